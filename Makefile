@@ -1,0 +1,91 @@
+# breakwater's workbench. `make help` lists the targets.
+#
+# Every tool is pinned: Go tools in tools/go.mod (run with `go tool -modfile=...`),
+# protoc-gen-go in go.mod, npm tools in package.json + package-lock.json.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export GOTOOLCHAIN := local
+
+GO        ?= go
+TOOL      := $(GO) tool -modfile=tools/go.mod
+BUF       := $(TOOL) buf
+
+# protovalidate's validate.proto comes from this pinned Go module (buf.build is unreachable).
+PROTOVALIDATE_VERSION := v1.2.2
+PROTOVALIDATE_DIR      = $(shell $(GO) mod download -json github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')
+VALIDATE_PROTO        := .build/protovalidate/buf/validate/validate.proto
+
+GO_SOURCES = $(shell git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')
+BENCH_COUNT ?= 6
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+## ---- code generation ----
+
+$(VALIDATE_PROTO):
+	@mkdir -p $(dir $@)
+	@src="$(PROTOVALIDATE_DIR)/proto/protovalidate/buf/validate/validate.proto"; \
+	  test -f "$$src" || { echo "cannot find validate.proto in github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION)"; exit 1; }; \
+	  install -m 0644 "$$src" $@
+
+node_modules/.bin/protoc-gen-es: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: $(VALIDATE_PROTO) node_modules/.bin/protoc-gen-es ## Fetch pinned generators and validate.proto.
+
+.PHONY: generate
+generate: deps ## Regenerate gen/go and gen/ts from proto/.
+	rm -rf gen/go gen/ts
+	$(BUF) generate
+	@echo "generated gen/go and gen/ts"
+
+.PHONY: check-generate
+check-generate: generate ## Regenerate and fail if anything under gen/ changed.
+	@if [ -n "$$(git status --porcelain -- gen)" ]; then \
+	  echo "gen/ is stale: run 'make generate' and commit the result"; \
+	  git status --short -- gen; git --no-pager diff --stat -- gen; exit 1; \
+	fi
+	@echo "gen/ is up to date"
+
+## ---- checks ----
+
+.PHONY: lint
+lint: deps ## buf lint, buf format check, gofmt, go vet.
+	$(BUF) lint
+	$(BUF) format --diff --exit-code proto
+	@out="$$(gofmt -l $(GO_SOURCES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: fmt
+fmt: ## Format Go and proto files in place.
+	gofmt -w $(GO_SOURCES)
+	$(BUF) format -w proto
+
+.PHONY: breaking
+breaking: deps ## Check proto/ for breaking changes against main.
+	@ref=main; git rev-parse --verify -q main >/dev/null || ref=origin/main; \
+	  if ! git rev-parse --verify -q $$ref >/dev/null; then echo "no main branch to compare with"; exit 1; fi; \
+	  echo "buf breaking against $$ref"; \
+	  $(BUF) breaking proto --against ".git#ref=$$ref,subdir=proto"
+
+.PHONY: go-test
+go-test: ## go test -race ./... (the Go tests alone).
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+.PHONY: test
+test: lint check-generate go-test ## Everything CI runs: lint, generated-code freshness, race tests.
+
+.PHONY: bench
+bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default).
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./...
+
+.PHONY: clean
+clean: ## Remove build output and fetched generators.
+	rm -rf .build bin node_modules

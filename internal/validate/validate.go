@@ -1,0 +1,112 @@
+package validate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"buf.build/go/protovalidate"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/dynamicpb"
+)
+
+// NewValidator returns a validator with the rules of every request and
+// response message of the given services compiled up front.
+func NewValidator(services ...protoreflect.ServiceDescriptor) (protovalidate.Validator, error) {
+	var descs []protoreflect.MessageDescriptor
+	for _, sd := range services {
+		methods := sd.Methods()
+		for i := range methods.Len() {
+			descs = append(descs, methods.Get(i).Input(), methods.Get(i).Output())
+		}
+	}
+	v, err := protovalidate.New(protovalidate.WithMessageDescriptors(descs...))
+	if err != nil {
+		return nil, fmt.Errorf("compile validation rules: %w", err)
+	}
+	// WithMessageDescriptors compiles lazily on some paths; validating an
+	// empty message of each type forces every rule through the compiler now.
+	for _, d := range descs {
+		err := v.Validate(dynamicpb.NewMessage(d))
+		var verr *protovalidate.ValidationError
+		if err != nil && !errors.As(err, &verr) {
+			return nil, fmt.Errorf("compile validation rules of %s: %w", d.FullName(), err)
+		}
+	}
+	return v, nil
+}
+
+// UnaryServerInterceptor rejects requests that break their message's rules.
+func UnaryServerInterceptor(v protovalidate.Validator) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if msg, ok := req.(proto.Message); ok {
+			if err := v.Validate(msg); err != nil {
+				return nil, Status(err).Err()
+			}
+		}
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor rejects stream messages that break their rules.
+func StreamServerInterceptor(v protovalidate.Validator) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &validatingStream{ServerStream: ss, v: v})
+	}
+}
+
+type validatingStream struct {
+	grpc.ServerStream
+	v protovalidate.Validator
+}
+
+func (s *validatingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if msg, ok := m.(proto.Message); ok {
+		if err := s.v.Validate(msg); err != nil {
+			return Status(err).Err()
+		}
+	}
+	return nil
+}
+
+// Status turns a validation error into the status a client gets:
+// INVALID_ARGUMENT with a BadRequest detail naming each field, or INTERNAL
+// when the rules themselves could not be evaluated.
+func Status(err error) *status.Status {
+	var verr *protovalidate.ValidationError
+	if !errors.As(err, &verr) {
+		return status.New(codes.Internal, "request validation failed")
+	}
+	br := &errdetails.BadRequest{FieldViolations: make([]*errdetails.BadRequest_FieldViolation, 0, len(verr.Violations))}
+	msgs := make([]string, 0, len(verr.Violations))
+	for _, v := range verr.Violations {
+		field := protovalidate.FieldPathString(v.Proto.GetField())
+		desc := v.Proto.GetMessage()
+		if desc == "" {
+			desc = v.Proto.GetRuleId()
+		}
+		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
+			Field:       field,
+			Description: desc,
+			Reason:      v.Proto.GetRuleId(),
+		})
+		if field != "" {
+			desc = field + ": " + desc
+		}
+		msgs = append(msgs, desc)
+	}
+	st := status.New(codes.InvalidArgument, "invalid request: "+strings.Join(msgs, "; "))
+	if withDetails, derr := st.WithDetails(br); derr == nil {
+		return withDetails
+	}
+	return st
+}
