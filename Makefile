@@ -69,11 +69,14 @@ fmt: ## Format Go and proto files in place.
 	$(BUF) format -w proto
 
 .PHONY: breaking
-breaking: deps ## Check proto/ for breaking changes against main.
-	@ref=main; git rev-parse --verify -q main >/dev/null || ref=origin/main; \
-	  if ! git rev-parse --verify -q $$ref >/dev/null; then echo "no main branch to compare with"; exit 1; fi; \
+breaking: deps ## Check proto/ for breaking changes against main (origin/main in a clone without main).
+	@ref=main; git rev-parse --verify -q $$ref >/dev/null || ref=origin/main; \
+	  git rev-parse --verify -q $$ref >/dev/null || { echo "no main or origin/main to compare with"; exit 1; }; \
+	  rm -rf .build/against && mkdir -p .build/against/.build; \
+	  git archive $$ref buf.yaml proto | tar -x -C .build/against; \
+	  cp -r .build/protovalidate .build/against/.build/; \
 	  echo "buf breaking against $$ref"; \
-	  $(BUF) breaking proto --against ".git#ref=$$ref,subdir=proto"
+	  $(BUF) breaking --against .build/against
 
 .PHONY: go-test
 go-test: ## go test -race ./... (the Go tests alone).
