@@ -1,0 +1,488 @@
+package breaker
+
+import (
+	"context"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cenkalti/backoff/v3"
+)
+
+// maxTransitions bounds the transitions a snapshot remembers.
+const maxTransitions = 16
+
+// Breaker is one circuit breaker. Get one from a [Set]; it is safe for
+// concurrent use.
+type Breaker struct {
+	name   string
+	target string
+	method string
+	set    *Set
+	cfg    Settings
+
+	// cur is the current phase: admission reads only this pointer, so the
+	// closed path takes no lock and reads no clock.
+	cur        atomic.Pointer[phase]
+	rejections atomic.Uint64
+
+	mu          sync.Mutex // guards what follows, and every phase change
+	gen         uint64
+	win         window
+	consecutive int
+	probeWins   int // successful probes in the current half-open phase
+	bo          backoff.BackOff
+	totals      counters
+	transitions []Transition
+}
+
+// phase is one generation of a breaker's state. A permit remembers the
+// phase that admitted it, and its result counts only while that phase is
+// current: a late answer from an earlier state changes nothing.
+type phase struct {
+	gen    uint64
+	state  State
+	mode   Mode
+	until  int64        // open: set-clock nanoseconds when probing may start
+	probes atomic.Int32 // half-open: probes running
+	rej    atomic.Pointer[OpenError]
+}
+
+type counters struct {
+	successes, failures, neutral, slow, late uint64
+}
+
+// Transition is one recorded state change.
+type Transition struct {
+	From, To   State
+	Mode       Mode
+	Reason     string
+	Time       time.Time
+	Generation uint64
+}
+
+// Snapshot is a consistent picture of a breaker, for admin pages and
+// metrics.
+type Snapshot struct {
+	Name       string
+	Kind       Kind
+	Target     string // gRPC breakers only
+	Method     string // gRPC breakers only: the full method
+	State      State
+	Mode       Mode
+	Generation uint64
+	// Counted since the breaker was created.
+	Successes, Failures, Neutral, Rejections, Slow uint64
+	// Late results: answers that arrived after the state that admitted them
+	// had ended, and were not counted.
+	Late                uint64
+	ConsecutiveFailures int
+	// The rolling window (closed state).
+	WindowCalls, WindowFailures, WindowSlow int
+	LastTransition                          time.Time
+	Transitions                             []Transition // oldest first, at most 16
+	// OpenRemaining is the time until an open breaker admits probes.
+	OpenRemaining time.Duration
+}
+
+func newBreaker(s *Set, name, target, method string, cfg Settings, now int64) *Breaker {
+	b := &Breaker{name: name, target: target, method: method, set: s, cfg: cfg}
+	b.win.init(cfg.Window, cfg.WindowBuckets)
+	b.bo = cfg.newBackOff()
+	b.bo.Reset()
+	b.cur.Store(&phase{state: StateClosed, mode: ModeAuto})
+	return b
+}
+
+// Name is the breaker's name: "<target><full method>" for gRPC breakers,
+// as in "dns:///adprovider:8001/adprovider.v1.AdProviderService/GetAds".
+func (b *Breaker) Name() string { return b.name }
+
+// Kind labels what the breaker protects.
+func (b *Breaker) Kind() Kind { return b.cfg.Kind }
+
+// Settings are the breaker's resolved rules.
+func (b *Breaker) Settings() Settings { return b.cfg }
+
+// State is the current state, without moving an open breaker whose timeout
+// has passed (see [Breaker.Snapshot] for that).
+func (b *Breaker) State() State { return b.cur.Load().state }
+
+// Mode is the current operator mode.
+func (b *Breaker) Mode() Mode { return b.cur.Load().mode }
+
+// Permit is an admitted call. Call Done exactly once with its result.
+type Permit struct {
+	b     *Breaker
+	ph    *phase
+	start int64
+}
+
+// Allow admits a call or rejects it with an *[OpenError]. It is the
+// two-phase form of [Breaker.Do] for work that outlives a function, such as
+// rows being read.
+func (b *Breaker) Allow() (Permit, error) {
+	ph := b.cur.Load()
+	if ph.state == StateClosed {
+		p := Permit{b: b, ph: ph}
+		if b.cfg.SlowCallRateThreshold > 0 {
+			p.start = b.set.now()
+		}
+		return p, nil
+	}
+	return b.allowSlow(ph)
+}
+
+func (b *Breaker) allowSlow(ph *phase) (Permit, error) {
+	now := b.set.now()
+	if ph.state == StateOpen {
+		if ph.mode == ModeForcedOpen || now < ph.until {
+			return Permit{}, b.reject(ph, now)
+		}
+		ph = b.halfOpen(ph, now)
+		if ph.state != StateHalfOpen { // someone else moved it on
+			if ph.state == StateClosed {
+				return Permit{b: b, ph: ph, start: now}, nil
+			}
+			return Permit{}, b.reject(ph, now)
+		}
+	}
+	for limit := int32(b.cfg.HalfOpenMaxProbes); ; {
+		n := ph.probes.Load()
+		if n >= limit {
+			return Permit{}, b.reject(ph, now)
+		}
+		if ph.probes.CompareAndSwap(n, n+1) {
+			return Permit{b: b, ph: ph, start: now}, nil
+		}
+	}
+}
+
+// reject counts the rejection and returns its error. Errors are immutable
+// and shared per phase while the rounded retry delay stays the same, so a
+// storm of rejections allocates about once per millisecond.
+func (b *Breaker) reject(ph *phase, now int64) error {
+	b.rejections.Add(1)
+	var retry time.Duration
+	if ph.state == StateOpen && ph.mode == ModeAuto {
+		retry = ceilMillis(time.Duration(ph.until - now))
+	}
+	e := ph.rej.Load()
+	if e == nil || e.RetryAfter != retry {
+		e = &OpenError{Breaker: b.name, RetryAfter: retry, Mode: ph.mode}
+		ph.rej.Store(e)
+	}
+	if b.set.events.wants(EventRejection) {
+		b.mu.Lock() // keeps the event in order with state changes
+		b.set.events.push(Event{Kind: EventRejection, Breaker: b, Time: b.set.timeAt(now),
+			Generation: ph.gen, From: ph.state, To: ph.state, Mode: ph.mode, RetryAfter: retry})
+		b.mu.Unlock()
+	}
+	return e
+}
+
+func ceilMillis(d time.Duration) time.Duration {
+	if d <= 0 {
+		return time.Millisecond
+	}
+	return (d + time.Millisecond - 1) / time.Millisecond * time.Millisecond
+}
+
+// Done classifies err with the breaker's classifier and records it. A
+// result is counted only if the state that admitted the call is still
+// current. Done on the zero Permit does nothing.
+func (p Permit) Done(err error) {
+	if p.b == nil {
+		return
+	}
+	p.b.record(p, p.b.cfg.Outcome(err), err)
+}
+
+// Do runs fn if the breaker admits it, under the breaker's default deadline
+// when ctx has none, and records fn's result. A rejection returns an
+// *[OpenError] without running fn.
+func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	p, err := b.Allow()
+	if err != nil {
+		return err
+	}
+	if b.cfg.Timeout > 0 {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, b.cfg.Timeout)
+			defer cancel()
+		}
+	}
+	err = fn(ctx)
+	p.Done(err)
+	return err
+}
+
+func (b *Breaker) record(p Permit, out Outcome, err error) {
+	ph := p.ph
+	if ph.state == StateHalfOpen {
+		ph.probes.Add(-1) // the phase's own count: a late probe frees its own slot only
+	}
+	now := b.set.now()
+	slow := b.cfg.SlowCallRateThreshold > 0 && out != Neutral &&
+		time.Duration(now-p.start) > b.cfg.SlowCallDuration
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.cur.Load() != ph {
+		b.totals.late++
+		return
+	}
+	switch out {
+	case Success:
+		b.totals.successes++
+	case Failure:
+		b.totals.failures++
+	default:
+		b.totals.neutral++
+	}
+	if slow {
+		b.totals.slow++
+	}
+	if b.set.events.wants(EventOutcome) {
+		b.set.events.push(Event{Kind: EventOutcome, Breaker: b, Time: b.set.timeAt(now),
+			Generation: ph.gen, From: ph.state, To: ph.state, Mode: ph.mode, Outcome: out, Err: err, Slow: slow})
+	}
+	if out == Neutral {
+		return
+	}
+	switch ph.state {
+	case StateClosed:
+		b.win.add(now, out == Failure, slow)
+		if out == Failure {
+			b.consecutive++
+		} else {
+			b.consecutive = 0
+		}
+		if ph.mode == ModeAuto && (out == Failure || slow) {
+			if reason := b.tripReason(now); reason != "" {
+				b.open(now, reason)
+			}
+		}
+	case StateHalfOpen:
+		if out == Failure || slow {
+			b.open(now, "probe failed")
+			return
+		}
+		if b.probeWins++; b.probeWins >= b.cfg.HalfOpenSuccesses {
+			b.bo.Reset()
+			b.close(now, ModeAuto, "probes succeeded")
+		}
+	}
+}
+
+// tripReason evaluates the rules; the window is read only on failures and
+// slow calls, the only results that can trip it.
+func (b *Breaker) tripReason(now int64) string {
+	c := &b.cfg
+	if c.ConsecutiveFailures > 0 && b.consecutive >= c.ConsecutiveFailures {
+		return "consecutive failures"
+	}
+	calls, failures, slow := b.win.sums(now)
+	if calls == 0 || calls < c.MinimumCalls {
+		return ""
+	}
+	if c.FailureRateThreshold > 0 && float64(failures) >= c.FailureRateThreshold*float64(calls) {
+		return "failure rate"
+	}
+	if c.SlowCallRateThreshold > 0 && float64(slow) >= c.SlowCallRateThreshold*float64(calls) {
+		return "slow-call rate"
+	}
+	return ""
+}
+
+// transition starts a new phase. Callers hold b.mu, so events queue in
+// the order the phases begin.
+func (b *Breaker) transition(now int64, to State, mode Mode, until int64, reason string) *phase {
+	from := b.cur.Load()
+	b.gen++
+	ph := &phase{gen: b.gen, state: to, mode: mode, until: until}
+	b.cur.Store(ph)
+	t := Transition{From: from.state, To: to, Mode: mode, Reason: reason, Time: b.set.timeAt(now), Generation: b.gen}
+	if len(b.transitions) == maxTransitions {
+		copy(b.transitions, b.transitions[1:])
+		b.transitions = b.transitions[:maxTransitions-1]
+	}
+	b.transitions = append(b.transitions, t)
+	if b.set.events != nil {
+		b.set.events.push(Event{Kind: EventStateChange, Breaker: b, Time: t.Time, Generation: b.gen,
+			From: from.state, To: to, Mode: mode, Reason: reason})
+	}
+	return ph
+}
+
+// open starts an open period whose end is a deadline in the phase, not a
+// timer: nothing can fire later and move a breaker that has since been
+// reset or forced (the library's stale AfterFunc).
+func (b *Breaker) open(now int64, reason string) {
+	d := b.bo.NextBackOff()
+	if d == backoff.Stop || d <= 0 {
+		d = b.cfg.MaxOpenTimeout
+	}
+	until := now + int64(d)
+	if until < now { // overflow
+		until = math.MaxInt64
+	}
+	b.consecutive, b.probeWins = 0, 0
+	b.transition(now, StateOpen, ModeAuto, until, reason)
+}
+
+// close starts a closed phase with an empty window.
+func (b *Breaker) close(now int64, mode Mode, reason string) {
+	b.win.reset()
+	b.consecutive, b.probeWins = 0, 0
+	b.transition(now, StateClosed, mode, 0, reason)
+}
+
+// halfOpen moves an open phase whose time is up to half-open, once.
+func (b *Breaker) halfOpen(ph *phase, now int64) *phase {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.halfOpenLocked(ph, now)
+}
+
+func (b *Breaker) halfOpenLocked(ph *phase, now int64) *phase {
+	if cur := b.cur.Load(); cur != ph {
+		return cur
+	}
+	b.probeWins = 0
+	return b.transition(now, StateHalfOpen, ModeAuto, 0, "open timeout elapsed")
+}
+
+// SetMode sets the operator mode. Forced modes stick until the next
+// SetMode; going back to [ModeAuto] from forced-open probes first
+// (half-open), from forced-closed it stays closed with the window it kept
+// counting.
+func (b *Breaker) SetMode(m Mode) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	cur := b.cur.Load()
+	if cur.mode == m {
+		return
+	}
+	now := b.set.now()
+	reason := "mode " + m.String()
+	switch m {
+	case ModeForcedOpen:
+		b.probeWins = 0
+		b.transition(now, StateOpen, m, 0, reason)
+	case ModeForcedClosed:
+		b.transition(now, StateClosed, m, 0, reason)
+	case ModeAuto:
+		if cur.mode == ModeForcedOpen {
+			b.probeWins = 0
+			b.transition(now, StateHalfOpen, m, 0, reason)
+		} else {
+			b.transition(now, StateClosed, m, 0, reason)
+		}
+	}
+}
+
+// Reset empties the window and counters of the current state, resets the
+// back-off and closes the breaker, keeping its mode (a forced-open breaker
+// stays open). Calls admitted before the reset are not counted.
+func (b *Breaker) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.set.now()
+	b.bo.Reset()
+	mode := b.cur.Load().mode
+	if mode == ModeForcedOpen {
+		b.win.reset()
+		b.consecutive, b.probeWins = 0, 0
+		b.transition(now, StateOpen, mode, 0, "reset")
+		return
+	}
+	b.close(now, mode, "reset")
+}
+
+// Snapshot returns the breaker's state and counters. An open breaker whose
+// timeout has passed moves to half-open first, so what it reports is what
+// the next call would see.
+func (b *Breaker) Snapshot() Snapshot {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.set.now()
+	ph := b.cur.Load()
+	if ph.state == StateOpen && ph.mode == ModeAuto && now >= ph.until {
+		ph = b.halfOpenLocked(ph, now)
+	}
+	s := Snapshot{
+		Name: b.name, Kind: b.cfg.Kind, State: ph.state, Mode: ph.mode, Generation: ph.gen,
+		Successes: b.totals.successes, Failures: b.totals.failures, Neutral: b.totals.neutral,
+		Slow: b.totals.slow, Late: b.totals.late, Rejections: b.rejections.Load(),
+		ConsecutiveFailures: b.consecutive,
+		Transitions:         append([]Transition(nil), b.transitions...),
+	}
+	if b.target != "" {
+		s.Target, s.Method = b.target, b.method
+	}
+	if ph.state == StateClosed {
+		s.WindowCalls, s.WindowFailures, s.WindowSlow = b.win.sums(now)
+	}
+	if n := len(b.transitions); n > 0 {
+		s.LastTransition = b.transitions[n-1].Time
+	}
+	if ph.state == StateOpen && ph.mode == ModeAuto {
+		s.OpenRemaining = time.Duration(ph.until - now)
+	}
+	return s
+}
+
+// window is a ring of time buckets. A bucket is reused when time comes
+// round to it again, so old calls age out without a ticker or goroutine.
+type window struct {
+	width   int64
+	buckets []bucket
+}
+
+type bucket struct {
+	idx                   int64
+	calls, failures, slow int
+}
+
+func (w *window) init(span time.Duration, n int) {
+	w.width = int64(span) / int64(n)
+	w.buckets = make([]bucket, n)
+	w.reset()
+}
+
+func (w *window) reset() {
+	for i := range w.buckets {
+		w.buckets[i] = bucket{idx: math.MinInt64}
+	}
+}
+
+func (w *window) add(now int64, failed, slow bool) {
+	idx := now / w.width
+	bk := &w.buckets[idx%int64(len(w.buckets))]
+	if bk.idx != idx {
+		*bk = bucket{idx: idx}
+	}
+	bk.calls++
+	if failed {
+		bk.failures++
+	}
+	if slow {
+		bk.slow++
+	}
+}
+
+func (w *window) sums(now int64) (calls, failures, slow int) {
+	idx := now / w.width
+	oldest := idx - int64(len(w.buckets)) + 1
+	for i := range w.buckets {
+		if bk := &w.buckets[i]; bk.idx >= oldest && bk.idx <= idx {
+			calls += bk.calls
+			failures += bk.failures
+			slow += bk.slow
+		}
+	}
+	return calls, failures, slow
+}

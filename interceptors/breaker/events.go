@@ -1,0 +1,243 @@
+package breaker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// EventKind says what an [Event] reports; kinds combine as a bit set.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EventCreated: a breaker was created (lazily, on its first use).
+	EventCreated EventKind = 1 << iota
+	// EventStateChange: a breaker's state or mode changed, or it was reset.
+	EventStateChange
+	// EventRejection: a call was rejected (per call; opt in).
+	EventRejection
+	// EventOutcome: a call's outcome was counted (per call; opt in).
+	EventOutcome
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventCreated:
+		return "created"
+	case EventStateChange:
+		return "state-change"
+	case EventRejection:
+		return "rejection"
+	case EventOutcome:
+		return "outcome"
+	}
+	return "mixed"
+}
+
+// Event is something that happened to a breaker. Fields not relevant to
+// the kind are zero.
+type Event struct {
+	Kind    EventKind
+	Breaker *Breaker // safe to call from a listener: no lock is held
+	Time    time.Time
+	// Generation counts the breaker's state changes; a listener can use it
+	// to tell which state a rejection or outcome belonged to.
+	Generation uint64
+	// State change: From → To in Mode, and why ("failure rate", "reset", ...).
+	From, To State
+	Mode     Mode
+	Reason   string
+	// Outcome events: the outcome, the error, and whether the call was slow.
+	Outcome Outcome
+	Err     error
+	Slow    bool
+	// Rejection events: the delay the caller was told to wait.
+	RetryAfter time.Duration
+}
+
+// Listener receives events. It is called from one goroutine of the [Set],
+// never under a lock, so it may call back into the breaker; a slow listener
+// only delays other events and, when the buffer fills, loses some.
+type Listener interface {
+	OnEvent(Event)
+}
+
+// ListenerFunc adapts a function to [Listener].
+type ListenerFunc func(Event)
+
+// OnEvent calls f(e).
+func (f ListenerFunc) OnEvent(e Event) { f(e) }
+
+type listenerEntry struct {
+	l     Listener
+	kinds EventKind
+}
+
+// dispatcher is the set's one event goroutine. Producers push under the
+// breaker's lock, so events of one breaker queue in the order they
+// happened; the goroutine delivers them in queue order, holding no lock.
+type dispatcher struct {
+	listeners []listenerEntry
+	kinds     EventKind // union of what listeners want
+
+	mu      sync.Mutex
+	ring    []Event
+	head, n int
+	dropped uint64
+	closed  bool
+
+	wake chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newDispatcher(ls []listenerEntry, size int) *dispatcher {
+	if size <= 0 {
+		size = DefaultEventBuffer
+	}
+	d := &dispatcher{
+		listeners: ls,
+		ring:      make([]Event, size),
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
+	}
+	for _, l := range ls {
+		d.kinds |= l.kinds
+	}
+	d.wg.Add(1)
+	go d.run()
+	return d
+}
+
+// wants is read without a lock: listeners are fixed at NewSet.
+func (d *dispatcher) wants(k EventKind) bool { return d != nil && d.kinds&k != 0 }
+
+// push never blocks: a full buffer drops the event.
+func (d *dispatcher) push(e Event) {
+	if d == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.closed || d.n == len(d.ring) {
+		d.dropped++
+		d.mu.Unlock()
+		return
+	}
+	d.ring[(d.head+d.n)%len(d.ring)] = e
+	d.n++
+	d.mu.Unlock()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (d *dispatcher) run() {
+	defer d.wg.Done()
+	var batch []Event
+	for {
+		select {
+		case <-d.wake:
+			batch = d.deliver(batch)
+		case <-d.done:
+			d.deliver(batch)
+			return
+		}
+	}
+}
+
+// deliver drains the queue in batches until it is empty.
+func (d *dispatcher) deliver(batch []Event) []Event {
+	for {
+		d.mu.Lock()
+		batch = batch[:0]
+		for ; d.n > 0; d.n-- {
+			batch = append(batch, d.ring[d.head])
+			d.ring[d.head] = Event{} // let errors and breakers be collected
+			d.head = (d.head + 1) % len(d.ring)
+		}
+		d.mu.Unlock()
+		if len(batch) == 0 {
+			return batch
+		}
+		for i := range batch {
+			for _, l := range d.listeners {
+				if l.kinds&batch[i].Kind != 0 {
+					l.l.OnEvent(batch[i])
+				}
+			}
+			batch[i] = Event{}
+		}
+	}
+}
+
+// close delivers what is queued, then stops the goroutine; later events
+// are dropped.
+func (d *dispatcher) close() {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return
+	}
+	d.closed = true
+	d.mu.Unlock()
+	close(d.done)
+	d.wg.Wait()
+}
+
+func (d *dispatcher) droppedEvents() uint64 {
+	if d == nil {
+		return 0
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.dropped
+}
+
+// SlogListener logs events with log/slog: openings at WARN, other state
+// changes at INFO, creation, rejections and outcomes at DEBUG.
+type SlogListener struct {
+	logger *slog.Logger
+}
+
+// NewSlogListener logs to logger (slog.Default() when nil).
+func NewSlogListener(logger *slog.Logger) *SlogListener {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &SlogListener{logger: logger}
+}
+
+// OnEvent implements [Listener].
+func (l *SlogListener) OnEvent(e Event) {
+	ctx := context.Background()
+	name, kind := "", ""
+	if e.Breaker != nil {
+		name, kind = e.Breaker.Name(), e.Breaker.Kind().String()
+	}
+	base := []slog.Attr{slog.String("breaker", name), slog.String("kind", kind)}
+	switch e.Kind {
+	case EventCreated:
+		l.logger.LogAttrs(ctx, slog.LevelDebug, "breaker created", base...)
+	case EventStateChange:
+		level := slog.LevelInfo
+		if e.To == StateOpen {
+			level = slog.LevelWarn
+		}
+		l.logger.LogAttrs(ctx, level, "breaker state changed", append(base,
+			slog.String("from", e.From.String()), slog.String("to", e.To.String()),
+			slog.String("mode", e.Mode.String()), slog.String("reason", e.Reason),
+			slog.Uint64("generation", e.Generation))...)
+	case EventRejection:
+		l.logger.LogAttrs(ctx, slog.LevelDebug, "breaker rejected call", append(base,
+			slog.Duration("retry_after", e.RetryAfter), slog.String("mode", e.Mode.String()))...)
+	case EventOutcome:
+		attrs := append(base, slog.String("outcome", e.Outcome.String()), slog.Bool("slow", e.Slow))
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("error", e.Err.Error()))
+		}
+		l.logger.LogAttrs(ctx, slog.LevelDebug, "breaker counted call", attrs...)
+	}
+}

@@ -1,0 +1,204 @@
+package breaker
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// Set owns breakers: one per (target, full method) for gRPC clients, one
+// per name for everything else. Breakers are created on first use with the
+// settings that match them; none runs a goroutine. The set runs one
+// goroutine, to deliver events, and only when it has listeners.
+type Set struct {
+	clock  clock.Clock // nil: read the monotonic clock directly
+	base   time.Time
+	events *dispatcher // nil without listeners
+
+	defaults []Option
+	config   map[Name][]Option
+	methods  map[Name][]Option
+
+	// grpc maps (target, full method) to a breaker. It is copied on write
+	// so the hot path is one atomic load and one map lookup, no lock and no
+	// allocation.
+	grpc atomic.Pointer[map[grpcKey]*Breaker]
+
+	mu     sync.Mutex // serialises creation
+	byName map[string]*Breaker
+	closed bool
+}
+
+type grpcKey struct{ target, method string }
+
+// NewSet returns a set configured by opts.
+func NewSet(opts ...SetOption) *Set {
+	var o setOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Set{
+		clock:    o.clock,
+		defaults: o.defaults,
+		methods:  o.methods,
+		byName:   make(map[string]*Breaker),
+	}
+	if s.clock != nil {
+		s.base = s.clock.Now()
+	} else {
+		s.base = time.Now()
+	}
+	if o.config != nil {
+		s.config = make(map[Name][]Option)
+		for i := range o.config.Breakers {
+			e := &o.config.Breakers[i]
+			opts := e.options()
+			for _, n := range e.Name {
+				s.config[n] = append(s.config[n], opts...)
+			}
+		}
+	}
+	if len(o.listeners) > 0 {
+		s.events = newDispatcher(o.listeners, o.eventBuffer)
+	}
+	m := make(map[grpcKey]*Breaker)
+	s.grpc.Store(&m)
+	return s
+}
+
+// now is nanoseconds since the set was made. The default reads the
+// monotonic clock only (time.Since), about half the cost of time.Now.
+func (s *Set) now() int64 {
+	if s.clock == nil {
+		return int64(time.Since(s.base))
+	}
+	return int64(s.clock.Since(s.base))
+}
+
+func (s *Set) timeAt(now int64) time.Time { return s.base.Add(time.Duration(now)) }
+
+// grpcBreaker finds the breaker of (target, full method), creating it on
+// first use.
+func (s *Set) grpcBreaker(target, method string) *Breaker {
+	if b := (*s.grpc.Load())[grpcKey{target, method}]; b != nil {
+		return b
+	}
+	return s.createGRPC(target, method)
+}
+
+func (s *Set) createGRPC(target, method string) *Breaker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := grpcKey{target, method}
+	old := *s.grpc.Load()
+	if b := old[k]; b != nil {
+		return b
+	}
+	name := target + method
+	if !strings.HasPrefix(method, "/") {
+		name = target + "/" + method
+	}
+	b := s.byName[name]
+	if b == nil {
+		service, m := splitMethod(method)
+		b = s.newBreakerLocked(name, target, method, s.resolve(KindGRPC, service, m, nil))
+	}
+	next := make(map[grpcKey]*Breaker, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[k] = b
+	s.grpc.Store(&next)
+	return b
+}
+
+// Breaker returns the breaker called name, creating it on first use with
+// the settings configured for the name (an entry whose service is the name)
+// and then opts. Later calls return the same breaker and ignore opts.
+// Breakers made this way are [KindGeneric] unless opts say otherwise.
+func (s *Set) Breaker(name string, opts ...Option) *Breaker {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.byName[name]; b != nil {
+		return b
+	}
+	return s.newBreakerLocked(name, "", "", s.resolve(KindGeneric, name, "", opts))
+}
+
+func (s *Set) newBreakerLocked(name, target, method string, cfg Settings) *Breaker {
+	now := s.now()
+	b := newBreaker(s, name, target, method, cfg, now)
+	s.byName[name] = b
+	if s.events != nil {
+		b.mu.Lock()
+		s.events.push(Event{Kind: EventCreated, Breaker: b, Time: s.timeAt(now), Mode: ModeAuto})
+		b.mu.Unlock()
+	}
+	return b
+}
+
+// resolve applies options from least to most specific.
+func (s *Set) resolve(kind Kind, service, method string, extra []Option) Settings {
+	cfg := defaultSettings()
+	cfg.Kind = kind
+	apply := func(opts []Option) {
+		for _, o := range opts {
+			o(&cfg)
+		}
+	}
+	apply(s.defaults)
+	levels := []Name{{}, {Service: service}}
+	if method != "" {
+		levels = append(levels, Name{Service: service, Method: method})
+	}
+	for _, n := range levels {
+		apply(s.config[n])
+		apply(s.methods[n])
+	}
+	apply(extra)
+	cfg.sanitize()
+	return cfg
+}
+
+// Get returns the breaker called name, if it exists.
+func (s *Set) Get(name string) (*Breaker, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.byName[name]
+	return b, ok
+}
+
+// Breakers returns every breaker, sorted by name.
+func (s *Set) Breakers() []*Breaker {
+	s.mu.Lock()
+	bs := make([]*Breaker, 0, len(s.byName))
+	for _, b := range s.byName {
+		bs = append(bs, b)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(bs, func(a, b *Breaker) int { return strings.Compare(a.name, b.name) })
+	return bs
+}
+
+// DroppedEvents counts events lost because listeners fell behind.
+func (s *Set) DroppedEvents() uint64 { return s.events.droppedEvents() }
+
+// Close delivers the events already queued and stops the event goroutine.
+// Breakers keep working after Close; their events are dropped.
+func (s *Set) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	if s.events != nil {
+		s.events.close()
+	}
+	return nil
+}
