@@ -1,0 +1,158 @@
+package adprovider
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"strings"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
+)
+
+// Server implements adproviderv1.AdProviderServiceServer over a [Store].
+// Requests are expected to have passed protovalidate (internal/validate's
+// interceptor) already; the server checks only what the proto rules cannot
+// say, such as a bid finer than a micro.
+type Server struct {
+	adproviderv1.UnimplementedAdProviderServiceServer
+
+	store  *Store
+	token  []byte
+	logger *slog.Logger
+}
+
+var _ adproviderv1.AdProviderServiceServer = (*Server)(nil)
+
+// NewServer returns a server answering from store.
+func NewServer(store *Store, opts ...Option) *Server {
+	o := evaluateOptions(opts)
+	s := &Server{store: store, logger: o.logger}
+	if o.adminToken != "" {
+		s.token = []byte(o.adminToken)
+	}
+	return s
+}
+
+// GetAds returns the ads for the request's context; see [Store.GetAds].
+func (s *Server) GetAds(ctx context.Context, req *adproviderv1.GetAdsRequest) (*adproviderv1.GetAdsResponse, error) {
+	ads, err := s.store.GetAds(ctx, AdQuery{
+		Keys: req.GetContextKeys(),
+		ASIN: req.GetAsin(),
+		Max:  int(req.GetMaxAds()),
+	})
+	if err != nil {
+		return nil, s.errorStatus(ctx, err)
+	}
+	return &adproviderv1.GetAdsResponse{Ads: ads}, nil
+}
+
+// CreateAd adds a listing to the inventory. It needs the admin token.
+func (s *Server) CreateAd(ctx context.Context, req *adproviderv1.CreateAdRequest) (*adproviderv1.CreateAdResponse, error) {
+	if err := s.authorize(ctx); err != nil {
+		return nil, err
+	}
+	l := req.GetListing()
+	if err := checkListing(l); err != nil {
+		return nil, err
+	}
+	created, err := s.store.CreateAd(ctx, l)
+	if err != nil {
+		return nil, s.errorStatus(ctx, err)
+	}
+	return &adproviderv1.CreateAdResponse{Listing: created}, nil
+}
+
+// ListAds returns one page of the inventory, newest first.
+func (s *Server) ListAds(ctx context.Context, req *adproviderv1.ListAdsRequest) (*adproviderv1.ListAdsResponse, error) {
+	listings, next, err := s.store.ListAds(ctx, ListPage{
+		Size:            int(req.GetPageSize()),
+		Token:           req.GetPageToken(),
+		IncludeInactive: req.GetIncludeInactive(),
+	})
+	if err != nil {
+		return nil, s.errorStatus(ctx, err)
+	}
+	return &adproviderv1.ListAdsResponse{Listings: listings, NextPageToken: next}, nil
+}
+
+// authorize checks the admin token of a write. The comparison takes the same
+// time whatever the token, so it cannot be guessed byte by byte.
+func (s *Server) authorize(ctx context.Context) error {
+	if s.token == nil {
+		return status.Error(codes.PermissionDenied, "writes are disabled: the server has no admin token configured")
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, v := range md.Get("authorization") {
+		scheme, tok, ok := strings.Cut(v, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") &&
+			subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), s.token) == 1 {
+			return nil
+		}
+	}
+	return status.Error(codes.Unauthenticated, "a valid admin token is required: authorization: Bearer <token>")
+}
+
+// checkListing enforces what protovalidate cannot express: amounts that the
+// schema stores exactly and that make sense for an ad.
+func checkListing(l *adproviderv1.AdListing) error {
+	var vs []*errdetails.BadRequest_FieldViolation
+	if _, err := MoneyToMicros(l.GetBid()); err != nil {
+		vs = append(vs, &errdetails.BadRequest_FieldViolation{
+			Field:       "listing.bid",
+			Description: strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "),
+			Reason:      "INVALID_BID",
+		})
+	}
+	if p := l.GetAd().GetPrice(); p.GetUnits() < 0 || p.GetNanos() < 0 {
+		vs = append(vs, &errdetails.BadRequest_FieldViolation{
+			Field:       "listing.ad.price",
+			Description: "must not be negative",
+			Reason:      "INVALID_PRICE",
+		})
+	}
+	if len(vs) == 0 {
+		return nil
+	}
+	return badRequest("invalid listing", vs...)
+}
+
+func badRequest(msg string, vs ...*errdetails.BadRequest_FieldViolation) error {
+	st, err := status.New(codes.InvalidArgument, msg).WithDetails(&errdetails.BadRequest{FieldViolations: vs})
+	if err != nil {
+		return status.Error(codes.InvalidArgument, msg)
+	}
+	return st.Err()
+}
+
+// errorStatus turns a store error into the status a caller sees. Database
+// failures become UNAVAILABLE with no detail (the cause is logged instead),
+// except a breaker's rejection, which already is a well-formed UNAVAILABLE
+// carrying the breaker's name and a retry delay, and is passed through.
+func (s *Server) errorStatus(ctx context.Context, err error) error {
+	var withStatus interface{ GRPCStatus() *status.Status }
+	switch {
+	case errors.As(err, &withStatus):
+		return withStatus.GRPCStatus().Err()
+	case errors.Is(err, ErrAlreadyExists):
+		return status.Error(codes.AlreadyExists, "an ad with this ad_id already exists")
+	case errors.Is(err, ErrInvalidPageToken):
+		return badRequest("invalid page token", &errdetails.BadRequest_FieldViolation{
+			Field:       "page_token",
+			Description: "not a token from a previous response to the same request",
+			Reason:      "INVALID_PAGE_TOKEN",
+		})
+	case errors.Is(err, ErrInvalid):
+		return status.Error(codes.InvalidArgument, "the listing cannot be stored")
+	case ctx.Err() != nil:
+		// The caller gave up; what the database did since is not news.
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	s.logger.LogAttrs(ctx, slog.LevelWarn, "database call failed", slog.Any("error", err))
+	return status.Error(codes.Unavailable, "the ads database is unavailable")
+}

@@ -1,0 +1,372 @@
+package adprovider_test
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"testing"
+
+	"buf.build/go/protovalidate"
+
+	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
+	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+	"github.com/breakwater/breakwater/services/adprovider"
+)
+
+func usd(units int64, cents int32) *moneyv1.Money {
+	return &moneyv1.Money{CurrencyCode: "USD", Units: units, Nanos: cents * 10_000_000}
+}
+
+func listing(id, asin string, bidCents int32, active bool, categories, keywords []string) *adproviderv1.AdListing {
+	return &adproviderv1.AdListing{
+		Ad: &adproviderv1.Ad{
+			AdId:  id,
+			Asin:  asin,
+			Title: "Title of " + id,
+			Price: usd(9, 99),
+			Text:  "Buy " + id,
+		},
+		Categories: categories,
+		Keywords:   keywords,
+		Bid:        usd(0, bidCents),
+		Active:     active,
+	}
+}
+
+func adIDs(ads []*adproviderv1.Ad) []string {
+	ids := make([]string, len(ads))
+	for i, a := range ads {
+		ids[i] = a.GetAdId()
+	}
+	return ids
+}
+
+// targetingInventory: pens ads at three bids (one by keyword only), an
+// inactive pens ad with the highest bid, two ads for one product, and ads
+// that only match on other words.
+var targetingInventory = []*adproviderv1.AdListing{
+	listing("gel", "B000000001", 50, true, []string{"Pens"}, []string{"Gel"}),
+	listing("ballpoint", "B000000002", 70, true, []string{"Pens", "Writing"}, nil),
+	listing("marker", "B000000003", 30, true, []string{"Markers"}, []string{"pens"}),
+	listing("inactive-pen", "B000000004", 99, false, []string{"Pens"}, nil),
+	listing("stapler", "B000000005", 90, true, []string{"Staplers"}, []string{"desk"}),
+	listing("stapler-cheap", "B000000005", 10, true, []string{"Staplers"}, nil),
+	listing("paper", "B000000006", 20, true, []string{"Paper"}, []string{"printer"}),
+}
+
+func newTargetingStore(t *testing.T) *adprovider.Store {
+	t.Helper()
+	store := adprovider.NewStore(newPool(t))
+	for _, l := range targetingInventory {
+		if _, err := store.CreateAd(context.Background(), l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return store
+}
+
+func TestGetAdsTargeting(t *testing.T) {
+	store := newTargetingStore(t)
+	ctx := context.Background()
+
+	tests := []struct {
+		name string
+		q    adprovider.AdQuery
+		want []string
+	}{
+		{"category and keyword match, bid order, inactive never", adprovider.AdQuery{Keys: []string{"pens"}, Max: 10},
+			[]string{"ballpoint", "gel", "marker"}},
+		{"keys match case-insensitively", adprovider.AdQuery{Keys: []string{" PENS "}, Max: 10},
+			[]string{"ballpoint", "gel", "marker"}},
+		{"several keys", adprovider.AdQuery{Keys: []string{"gel", "printer"}, Max: 10},
+			[]string{"gel", "paper"}},
+		{"viewed product's categories target, the product itself never", adprovider.AdQuery{ASIN: "B000000001", Max: 10},
+			[]string{"ballpoint", "marker"}},
+		{"viewed product excluded even when the keys match it", adprovider.AdQuery{Keys: []string{"gel", "pens"}, ASIN: "B000000001", Max: 10},
+			[]string{"ballpoint", "marker"}},
+		{"an inactive viewed product still lends its categories", adprovider.AdQuery{ASIN: "B000000004", Max: 10},
+			[]string{"ballpoint", "gel", "marker"}},
+		{"one ad per product, its highest bid", adprovider.AdQuery{Keys: []string{"staplers"}, Max: 10},
+			[]string{"stapler"}},
+		{"cap", adprovider.AdQuery{Keys: []string{"pens"}, Max: 2},
+			[]string{"ballpoint", "gel"}},
+		{"default cap is 3", adprovider.AdQuery{Keys: []string{"pens", "staplers", "paper"}},
+			[]string{"stapler", "ballpoint", "gel"}},
+		{"cap clamped to 10", adprovider.AdQuery{Keys: []string{"pens"}, Max: 1000},
+			[]string{"ballpoint", "gel", "marker"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ads, err := store.GetAds(ctx, tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := adIDs(ads); !slices.Equal(got, tt.want) {
+				t.Errorf("GetAds(%+v) = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestGetAdsRandomFallback(t *testing.T) {
+	store := newTargetingStore(t)
+	ctx := context.Background()
+
+	// Active products other than the viewed one, each once.
+	eligible := []string{"gel", "ballpoint", "marker", "stapler", "paper"}
+
+	t.Run("all of them with a large cap, highest bid first", func(t *testing.T) {
+		ads, err := store.GetAds(ctx, adprovider.AdQuery{Keys: []string{"no such thing"}, Max: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"stapler", "ballpoint", "gel", "marker", "paper"}
+		if got := adIDs(ads); !slices.Equal(got, want) {
+			t.Errorf("fallback = %v, want %v", got, want)
+		}
+	})
+	t.Run("a capped random choice, never the viewed product", func(t *testing.T) {
+		seen := map[string]bool{}
+		for range 20 {
+			ads, err := store.GetAds(ctx, adprovider.AdQuery{Keys: []string{"nothing"}, ASIN: "B000000006"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ads) != 3 {
+				t.Fatalf("got %d ads, want 3", len(ads))
+			}
+			for i, a := range ads {
+				if !slices.Contains(eligible, a.GetAdId()) || a.GetAdId() == "paper" {
+					t.Fatalf("fallback served %q", a.GetAdId())
+				}
+				if i > 0 && ads[i-1].GetAdId() == a.GetAdId() {
+					t.Fatalf("duplicate %q", a.GetAdId())
+				}
+				seen[a.GetAdId()] = true
+			}
+		}
+		// 20 draws of 3 out of 4 all missing the same one has chance 4·(1/4)^20.
+		if len(seen) != 4 {
+			t.Errorf("20 random draws only ever showed %v", seen)
+		}
+	})
+	t.Run("no context at all", func(t *testing.T) {
+		ads, err := store.GetAds(ctx, adprovider.AdQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ads) != 3 {
+			t.Errorf("got %v, want 3 random ads", adIDs(ads))
+		}
+	})
+}
+
+func TestGetAdsEmptyInventory(t *testing.T) {
+	store := adprovider.NewStore(newPool(t))
+	ads, err := store.GetAds(context.Background(), adprovider.AdQuery{Keys: []string{"pens"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ads) != 0 {
+		t.Errorf("got %v from an empty inventory", adIDs(ads))
+	}
+}
+
+func TestCreateAd(t *testing.T) {
+	pool := newPool(t)
+	store := adprovider.NewStore(pool)
+	ctx := context.Background()
+
+	in := listing("", "B0000AQO0R", 45, true, []string{"Markers", "Writing"}, []string{"Permanent", "MARKER"})
+	in.Ad.ImageUrl = "https://example.com/m.jpg"
+	got, err := store.CreateAd(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^ad-[a-z2-7]{26}$`).MatchString(got.GetAd().GetAdId()) {
+		t.Errorf("assigned id %q", got.GetAd().GetAdId())
+	}
+	if in.GetAd().GetAdId() != "" {
+		t.Error("CreateAd changed its argument")
+	}
+	if got.GetAd().GetRedirectUrl() != "/product/B0000AQO0R" {
+		t.Errorf("redirect url %q", got.GetAd().GetRedirectUrl())
+	}
+	if !slices.Equal(got.GetKeywords(), []string{"permanent", "marker"}) {
+		t.Errorf("keywords %v, want lower-cased", got.GetKeywords())
+	}
+	if !slices.Equal(got.GetCategories(), []string{"Markers", "Writing"}) {
+		t.Errorf("categories %v, want as given", got.GetCategories())
+	}
+	if got.GetCreateTime() == nil {
+		t.Error("no create time")
+	}
+
+	// What ListAds reads back is what CreateAd returned.
+	page, _, err := store.ListAds(ctx, adprovider.ListPage{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 1 || !protoEqual(page[0], got) {
+		t.Errorf("listed %v, want %v", page, got)
+	}
+
+	dup := listing("dup", "B0000AQO0R", 10, true, nil, nil)
+	if _, err := store.CreateAd(ctx, dup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CreateAd(ctx, dup); !errors.Is(err, adprovider.ErrAlreadyExists) {
+		t.Errorf("second create: %v, want ErrAlreadyExists", err)
+	}
+
+	fine := listing("fine", "B0000AQO0R", 0, true, nil, nil)
+	fine.Bid.Nanos = 1 // a billionth: finer than the micros bids are kept in
+	if _, err := store.CreateAd(ctx, fine); !errors.Is(err, adprovider.ErrInvalid) {
+		t.Errorf("sub-micro bid: %v, want ErrInvalid", err)
+	}
+	if n := countAds(t, pool); n != 2 {
+		t.Errorf("%d ads stored, want 2", n)
+	}
+}
+
+func TestListAdsPagination(t *testing.T) {
+	store := adprovider.NewStore(newPool(t))
+	ctx := context.Background()
+	var want []string // newest first
+	for i := range 7 {
+		id := string(rune('a'+i)) + "-ad"
+		if _, err := store.CreateAd(ctx, listing(id, "B000000001", 10, i%3 != 0, nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{id}, want...)
+	}
+	activeWant := slices.DeleteFunc(slices.Clone(want), func(id string) bool {
+		return id == "a-ad" || id == "d-ad" || id == "g-ad"
+	})
+
+	walk := func(t *testing.T, size int, inactive bool) (ids []string, pages int) {
+		t.Helper()
+		tok := ""
+		for {
+			page, next, err := store.ListAds(ctx, adprovider.ListPage{Size: size, Token: tok, IncludeInactive: inactive})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, l := range page {
+				ids = append(ids, l.GetAd().GetAdId())
+			}
+			if next == "" {
+				return ids, pages
+			}
+			if len(page) != size {
+				t.Fatalf("short page of %d before the end", len(page))
+			}
+			tok = next
+		}
+	}
+	for _, tt := range []struct {
+		size      int
+		inactive  bool
+		want      []string
+		wantPages int
+	}{
+		{3, true, want, 3},
+		{7, true, want, 1},
+		{0, true, want, 1},
+		{1, false, activeWant, 4},
+		{2, false, activeWant, 2},
+	} {
+		ids, pages := walk(t, tt.size, tt.inactive)
+		if !slices.Equal(ids, tt.want) || pages != tt.wantPages {
+			t.Errorf("size %d, inactive %v: %v in %d pages, want %v in %d", tt.size, tt.inactive, ids, pages, tt.want, tt.wantPages)
+		}
+	}
+
+	t.Run("bad tokens", func(t *testing.T) {
+		_, next, err := store.ListAds(ctx, adprovider.ListPage{Size: 2})
+		if err != nil || next == "" {
+			t.Fatalf("first page: %q, %v", next, err)
+		}
+		for name, p := range map[string]adprovider.ListPage{
+			"garbage":        {Token: "not a token"},
+			"base64 of junk": {Token: "e30"}, // "{}"
+			"other filter":   {Token: next, IncludeInactive: true},
+		} {
+			if _, _, err := store.ListAds(ctx, p); !errors.Is(err, adprovider.ErrInvalidPageToken) {
+				t.Errorf("%s: %v, want ErrInvalidPageToken", name, err)
+			}
+		}
+	})
+}
+
+func TestSampleInventory(t *testing.T) {
+	pool := newPool(t)
+	store := adprovider.NewStore(pool)
+	ctx := context.Background()
+	sample := adprovider.SampleInventory()
+
+	t.Run("every listing passes the API's rules", func(t *testing.T) {
+		v, err := protovalidate.New()
+		if err != nil {
+			t.Fatal(err)
+		}
+		asins := map[string]bool{}
+		for _, l := range sample {
+			if err := v.Validate(&adproviderv1.CreateAdRequest{Listing: l}); err != nil {
+				t.Errorf("%s: %v", l.GetAd().GetAdId(), err)
+			}
+			if asins[l.GetAd().GetAsin()] {
+				t.Errorf("%s: ASIN %s used twice", l.GetAd().GetAdId(), l.GetAd().GetAsin())
+			}
+			asins[l.GetAd().GetAsin()] = true
+		}
+	})
+
+	n, err := store.LoadSample(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int(n) != len(sample) || countAds(t, pool) != len(sample) {
+		t.Fatalf("loaded %d, stored %d, want %d", n, countAds(t, pool), len(sample))
+	}
+	if n, err := store.LoadSample(ctx); err != nil || n != 0 {
+		t.Errorf("second load: %d, %v; want 0, nil", n, err)
+	}
+
+	// Viewing the gel pens shows other writing supplies, best bid first.
+	ads, err := store.GetAds(ctx, adprovider.AdQuery{ASIN: "B00004Z5M1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := adIDs(ads), []string{"sample-fineliner", "sample-highlighter", "sample-pencils"}; !slices.Equal(got, want) {
+		t.Errorf("ads beside the gel pens: %v, want %v", got, want)
+	}
+	// The listings read back equal the sample, apart from the creation time.
+	page, _, err := store.ListAds(ctx, adprovider.ListPage{Size: 500, IncludeInactive: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*adproviderv1.AdListing{}
+	for _, l := range page {
+		l.CreateTime = nil
+		byID[l.GetAd().GetAdId()] = l
+	}
+	for _, l := range sample {
+		want := cloneLowerKeywords(l)
+		if got := byID[l.GetAd().GetAdId()]; !protoEqual(got, want) {
+			t.Errorf("stored %v, want %v", got, want)
+		}
+	}
+
+	t.Run("not over an operator's inventory", func(t *testing.T) {
+		store := adprovider.NewStore(newPool(t))
+		if _, err := store.CreateAd(ctx, listing("mine", "B000000001", 10, true, nil, nil)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := store.LoadSample(ctx); err != nil || n != 0 {
+			t.Errorf("load over one ad: %d, %v; want 0, nil", n, err)
+		}
+	})
+}
