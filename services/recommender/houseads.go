@@ -1,0 +1,56 @@
+package recommender
+
+import (
+	"google.golang.org/protobuf/proto"
+
+	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
+	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+)
+
+// houseAds are the originals' default_ads made useful: real products of the
+// sample catalog (samplecatalog; the generator fixes these ASINs), so a click
+// on a house ad lands on a product page that exists.
+var houseAds = []*adproviderv1.Ad{
+	{
+		AdId: "house-pilot-g2", Asin: "B0010T3QT2",
+		Title:       "Pilot G2 Gel Pens, Fine Point, 12 Count",
+		ImageUrl:    "http://ecx.images-amazon.com/images/I/41C6InmzCPc.jpg",
+		Price:       &moneyv1.Money{CurrencyCode: "USD", Units: 10, Nanos: 490000000},
+		Text:        "America's favourite gel pen: smooth, retractable, refillable.",
+		RedirectUrl: "/product/B0010T3QT2",
+	},
+	{
+		AdId: "house-swingline-747", Asin: "B00006IE7F",
+		Title:       "Swingline Classic 747 Desk Stapler",
+		ImageUrl:    "http://ecx.images-amazon.com/images/I/41nDBvxbM2U.jpg",
+		Price:       &moneyv1.Money{CurrencyCode: "USD", Units: 18, Nanos: 990000000},
+		Text:        "All-metal, 20-sheet capacity, built to outlast the office.",
+		RedirectUrl: "/product/B00006IE7F",
+	},
+	{
+		AdId: "house-post-it-super-sticky", Asin: "B004Y6PWPQ",
+		Title:       "Post-it Super Sticky Notes, 24 Pads",
+		ImageUrl:    "http://ecx.images-amazon.com/images/I/41hHSOguach.jpg",
+		Price:       &moneyv1.Money{CurrencyCode: "USD", Units: 19, Nanos: 990000000},
+		Text:        "Twice the sticking power, in bright colours.",
+		RedirectUrl: "/product/B004Y6PWPQ",
+	},
+	{
+		AdId: "house-sharpie-fine", Asin: "B00006HQUR",
+		Title:       "Sharpie Permanent Markers, Fine Point, 12 Count",
+		ImageUrl:    "http://ecx.images-amazon.com/images/I/41JUzvOrCWW.jpg",
+		Price:       &moneyv1.Money{CurrencyCode: "USD", Units: 8, Nanos: 990000000},
+		Text:        "Marks on paper, plastic, metal and more. Fade and water resistant.",
+		RedirectUrl: "/product/B00006HQUR",
+	},
+}
+
+// HouseAds returns a copy of the default house ads: four products of the
+// sample catalog, served when AdProvider cannot answer.
+func HouseAds() []*adproviderv1.Ad {
+	out := make([]*adproviderv1.Ad, len(houseAds))
+	for i, ad := range houseAds {
+		out[i] = proto.Clone(ad).(*adproviderv1.Ad)
+	}
+	return out
+}

@@ -1,0 +1,180 @@
+package recommender
+
+import (
+	"context"
+	"errors"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/interceptors/breaker"
+	"github.com/breakwater/breakwater/interceptors/pgbreaker"
+	"github.com/breakwater/breakwater/services/recommender/store"
+)
+
+// Dependencies named in Degradation.dependency, and what replaced them.
+const (
+	DependencyAdProvider = "adprovider"
+	DependencyDatabase   = "database"
+
+	FallbackHouseAds       = "house_ads"
+	FallbackLastGoodAnswer = "last_good_answer"
+
+	// ReasonCircuitOpen is the Degradation reason of a call the breaker
+	// rejected; other reasons are the failed call's gRPC code in snake case
+	// ("unavailable", "deadline_exceeded").
+	ReasonCircuitOpen = "circuit_open"
+)
+
+// Server implements recommender.v1.RecommenderService.
+type Server struct {
+	recommenderv1.UnimplementedRecommenderServiceServer
+
+	store    *store.Store
+	ads      AdsClient
+	opts     *options
+	lastGood *lastGood
+}
+
+var _ recommenderv1.RecommenderServiceServer = (*Server)(nil)
+
+// NewServer returns a server over st (whose DB should be a pgbreaker.DB, so an
+// unwell database fails fast) and ads, the AdProvider client (whose
+// connection should carry breaker.UnaryClientInterceptor). A nil ads serves
+// house ads only.
+func NewServer(st *store.Store, ads AdsClient, opts ...Option) *Server {
+	o := evaluateOptions(opts)
+	return &Server{store: st, ads: ads, opts: o, lastGood: newLastGood(o.lastGoodN, o.lastGoodAge, o.clock)}
+}
+
+// GetProduct implements recommender.v1.RecommenderService.
+func (s *Server) GetProduct(ctx context.Context, req *recommenderv1.GetProductRequest) (*recommenderv1.GetProductResponse, error) {
+	p, err := s.store.GetProduct(ctx, req.GetAsin())
+	if err != nil {
+		return nil, s.errorStatus(ctx, err, "product")
+	}
+	return &recommenderv1.GetProductResponse{Product: p}, nil
+}
+
+// ListProducts implements recommender.v1.RecommenderService.
+func (s *Server) ListProducts(ctx context.Context, req *recommenderv1.ListProductsRequest) (*recommenderv1.ListProductsResponse, error) {
+	ps, next, err := s.store.ListProducts(ctx, store.ListProductsParams{
+		PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Category: req.GetCategory(),
+	})
+	if err != nil {
+		return nil, s.errorStatus(ctx, err, "product")
+	}
+	return &recommenderv1.ListProductsResponse{Products: ps, NextPageToken: next}, nil
+}
+
+// CreateProduct implements recommender.v1.RecommenderService.
+func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreateProductRequest) (*recommenderv1.CreateProductResponse, error) {
+	if req.GetProduct().GetAsin() == "" {
+		return nil, status.Error(codes.InvalidArgument, "product.asin is required")
+	}
+	p, err := s.store.CreateProduct(ctx, req.GetProduct())
+	if err != nil {
+		return nil, s.errorStatus(ctx, err, "product")
+	}
+	return &recommenderv1.CreateProductResponse{Product: p}, nil
+}
+
+// ListReviews implements recommender.v1.RecommenderService.
+func (s *Server) ListReviews(ctx context.Context, req *recommenderv1.ListReviewsRequest) (*recommenderv1.ListReviewsResponse, error) {
+	rs, next, err := s.store.ListReviews(ctx, store.ListReviewsParams{
+		ASIN: req.GetAsin(), PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
+	})
+	if err != nil {
+		return nil, s.errorStatus(ctx, err, "review")
+	}
+	return &recommenderv1.ListReviewsResponse{Reviews: rs, NextPageToken: next}, nil
+}
+
+// CreateReview implements recommender.v1.RecommenderService. A retry with the
+// request id of a review already created returns that review; the same id
+// with a different review is ALREADY_EXISTS.
+func (s *Server) CreateReview(ctx context.Context, req *recommenderv1.CreateReviewRequest) (*recommenderv1.CreateReviewResponse, error) {
+	r := req.GetReview()
+	// protovalidate checks these at the door too; checked here as well so the
+	// server is safe without that interceptor (tests, other wiring).
+	switch {
+	case r == nil:
+		return nil, status.Error(codes.InvalidArgument, "review is required")
+	case r.GetOverall() < 1 || r.GetOverall() > 5:
+		return nil, status.Error(codes.InvalidArgument, "review.overall must be from 1 to 5")
+	case r.GetAsin() == "" || r.GetReviewerId() == "":
+		return nil, status.Error(codes.InvalidArgument, "review.asin and review.reviewer_id are required")
+	}
+	created, err := s.store.CreateReview(ctx, r, req.GetRequestId())
+	if err != nil {
+		return nil, s.errorStatus(ctx, err, "review")
+	}
+	return &recommenderv1.CreateReviewResponse{Review: created}, nil
+}
+
+// ListRecommendations implements recommender.v1.RecommenderService.
+//
+// The ads are fetched while the database ranks, so a slow AdProvider costs at
+// most its deadline, not that plus the query. When the database fails, the
+// last good answer for the same (asin, reviewer_id, max_results) is served,
+// marked degraded; without one the call is UNAVAILABLE.
+func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.ListRecommendationsRequest) (*recommenderv1.ListRecommendationsResponse, error) {
+	key := recommendKey{asin: req.GetAsin(), reviewer: req.GetReviewerId(), max: req.GetMaxResults()}
+	if key.max <= 0 {
+		key.max = 10
+	}
+	adsDone := make(chan adsAnswer, 1)
+	go func() {
+		adsDone <- s.fetchAds(ctx, &recommenderv1.GetAdsRequest{Asin: req.GetAsin()}, true)
+	}()
+	recs, err := s.store.Recommend(ctx, store.RecommendParams{ASIN: key.asin, ReviewerID: key.reviewer, MaxResults: key.max})
+	ads := <-adsDone
+
+	resp := &recommenderv1.ListRecommendationsResponse{Recommendations: recs, Ads: ads.ads}
+	switch {
+	case err == nil:
+		s.lastGood.put(key, recs)
+	case errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
+		return nil, s.errorStatus(ctx, err, "product")
+	default:
+		cached, ok := s.lastGood.get(key)
+		if !ok {
+			return nil, s.errorStatus(ctx, err, "product")
+		}
+		s.opts.logger.WarnContext(ctx, "serving last good recommendations", "error", err)
+		resp.Recommendations = cached
+		resp.Degraded = append(resp.Degraded, &recommenderv1.Degradation{
+			Dependency: DependencyDatabase, Reason: reason(err), Fallback: FallbackLastGoodAnswer,
+		})
+	}
+	if ads.degraded != nil {
+		resp.Degraded = append(resp.Degraded, ads.degraded)
+	}
+	return resp, nil
+}
+
+// errorStatus maps a store error to the status a caller sees: the store's
+// sentinels to their codes, the breaker's rejection to its own status (with
+// its RetryInfo), and every other database error to UNAVAILABLE or INTERNAL
+// without its text, which is logged instead.
+func (s *Server) errorStatus(ctx context.Context, err error, what string) error {
+	var open *breaker.OpenError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return status.Error(codes.NotFound, what+" not found")
+	case errors.Is(err, store.ErrAlreadyExists):
+		return status.Error(codes.AlreadyExists, what+" already exists")
+	case errors.Is(err, store.ErrInvalidPageToken):
+		return status.Error(codes.InvalidArgument, "invalid page_token")
+	case errors.As(err, &open):
+		return open.GRPCStatus().Err()
+	case ctx.Err() != nil:
+		return status.FromContextError(ctx.Err()).Err()
+	}
+	s.opts.logger.ErrorContext(ctx, "database call failed", "error", err)
+	if pgbreaker.Classify(err) == breaker.Failure {
+		return status.Error(codes.Unavailable, "database unavailable")
+	}
+	return status.Error(codes.Internal, "internal error")
+}
