@@ -18,6 +18,12 @@ import (
 
 const testToken = "s3cret-token"
 
+func TestServiceName(t *testing.T) {
+	if want := adproviderv1.AdProviderService_ServiceDesc.ServiceName; adprovider.ServiceName != want {
+		t.Errorf("ServiceName = %q, want %q", adprovider.ServiceName, want)
+	}
+}
+
 func TestServerGetAdsAndList(t *testing.T) {
 	pool := newPool(t)
 	store := adprovider.NewStore(pool)

@@ -1,0 +1,124 @@
+package adprovider
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/breakwater/breakwater/interceptors/breaker"
+)
+
+// ServiceName is the name AdProvider's health is reported under: the
+// protobuf service's full name (a test checks it against the generated code).
+const ServiceName = "adprovider.v1.AdProviderService"
+
+// StatusSetter is the part of a gRPC health server that [Health] drives;
+// *health.Server from google.golang.org/grpc/health has it.
+type StatusSetter interface {
+	SetServingStatus(service string, status healthpb.HealthCheckResponse_ServingStatus)
+}
+
+// Health reports AdProviderService as SERVING exactly while it can answer:
+// once the schema is migrated, and while the database breaker is closed.
+// It is a [breaker.Listener]: register it on the breaker set so that it hears
+// the database breaker's state changes.
+//
+// While the breaker is open or half-open the service is NOT_SERVING, so a
+// load balancer that follows health sends it no traffic, and then no call
+// would ever probe the database. [Health.Probe] closes that loop by pinging
+// the database through the breaker while it is not closed.
+type Health struct {
+	setter  StatusSetter
+	breaker string
+
+	mu       sync.Mutex
+	migrated bool
+	state    breaker.State
+	serving  bool
+	probe    chan struct{} // closed and replaced when the breaker leaves closed
+}
+
+// NewHealth returns a Health for the breaker named breakerName (the
+// pgbreaker.DB's Breaker().Name()). It reports NOT_SERVING until
+// [Health.SetMigrated].
+func NewHealth(setter StatusSetter, breakerName string) *Health {
+	h := &Health{setter: setter, breaker: breakerName, state: breaker.StateClosed, probe: make(chan struct{})}
+	setter.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
+	return h
+}
+
+// SetMigrated records that the schema is migrated.
+func (h *Health) SetMigrated() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.migrated = true
+	h.updateLocked()
+}
+
+// OnEvent follows the state changes of the database breaker and ignores
+// every other event.
+func (h *Health) OnEvent(e breaker.Event) {
+	if e.Kind != breaker.EventStateChange || e.Breaker == nil || e.Breaker.Name() != h.breaker {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	wasClosed := h.state == breaker.StateClosed
+	h.state = e.To
+	if wasClosed && e.To != breaker.StateClosed {
+		close(h.probe)
+		h.probe = make(chan struct{})
+	}
+	h.updateLocked()
+}
+
+// Serving reports the status last set.
+func (h *Health) Serving() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.serving
+}
+
+func (h *Health) updateLocked() {
+	serving := h.migrated && h.state == breaker.StateClosed
+	if serving == h.serving {
+		return
+	}
+	h.serving = serving
+	st := healthpb.HealthCheckResponse_NOT_SERVING
+	if serving {
+		st = healthpb.HealthCheckResponse_SERVING
+	}
+	h.setter.SetServingStatus(ServiceName, st)
+}
+
+// Probe runs until ctx ends. While the breaker is not closed, it calls ping
+// (which must go through the breaker, as pgbreaker.DB.Ping does) every
+// interval: an open breaker rejects it at no cost, and once the open period
+// is over it is the half-open probe that closes the breaker when the
+// database is back, with or without traffic.
+func (h *Health) Probe(ctx context.Context, ping func(context.Context) error, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		h.mu.Lock()
+		closed, wake := h.state == breaker.StateClosed, h.probe
+		h.mu.Unlock()
+		if closed {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+			}
+			continue
+		}
+		_ = ping(ctx) // the outcome is the breaker's business
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
