@@ -108,10 +108,10 @@ func (s *stack) waitHealth(t *testing.T, want healthpb.HealthCheckResponse_Servi
 	}
 }
 
-// pensQuery matches two ads of the sample inventory, in this order.
+// pensQuery matches three ads of the sample inventory, in this order.
 var (
-	pensQuery = &adproviderv1.GetAdsRequest{ContextKeys: []string{"Pens & Refills"}, MaxAds: 5}
-	pensWant  = []string{"sample-gel-pens", "sample-ballpoint"}
+	pensQuery = &adproviderv1.GetAdsRequest{ContextKeys: []string{"Pens"}, MaxAds: 5}
+	pensWant  = []string{"sample-zebra-pens", "sample-bic-pens", "sample-pentel-pens"}
 )
 
 // checkAds checks that GetAds answers, and answers right.

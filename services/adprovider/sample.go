@@ -12,122 +12,151 @@ import (
 // sampleAd is one row of the sample inventory, kept terse so the table reads
 // like a catalogue.
 type sampleAd struct {
-	id, asin, title string
-	price, bid      int64 // US cents
-	text            string
-	categories      []string
-	keywords        []string
+	id, asin, title, image string
+	price, bid             int64 // US cents
+	text                   string
+	categories             []string
+	keywords               []string
 }
 
-// sampleAds are office products in the shape of the originals' catalogue
-// (meta_office.csv): categories are its leaf categories, never the root
-// "Office Products", which every product has and which would make every ad
-// match every page.
+// inactiveSample is the one sample ad that is in the inventory but never
+// shown.
+const inactiveSample = "sample-amazonbasics-shredders-3"
+
+// sampleAds advertise products of the Recommender's sample catalogue
+// (services/recommender/samplecatalog): same ASINs, titles, images and
+// prices, so that an ad leads to a product the catalogue has. Its four house
+// ads are left out, so a page shows whether an ad came from AdProvider or from
+// Recommender's fallback. Categories are the catalogue's, without the ones
+// every product shares ("Office Products", "Office & School Supplies",
+// "Office Electronics"), which would make every ad match every page.
+//
+// The rows are copied, not read from that package: services do not import
+// each other, and the inventory must not change when the catalogue is
+// regenerated.
 var sampleAds = []sampleAd{
-	{"sample-gel-pens", "B00004Z5M1", "Pilot G2 Retractable Gel Ink Pens, Fine Point, Black, 12 Pack", 1499, 95,
-		"Smooth gel ink that writes the first time, every time.",
-		[]string{"Pens & Refills", "Writing & Correction Supplies"}, []string{"pen", "pens", "gel", "ink"}},
-	{"sample-ballpoint", "B00006IE7J", "BIC Round Stic Xtra Life Ballpoint Pens, Medium Point, Blue, 60 Count", 899, 40,
-		"Sixty reliable pens for the whole office.",
-		[]string{"Pens & Refills", "Writing & Correction Supplies"}, []string{"pen", "pens", "ballpoint"}},
-	{"sample-fineliner", "B0000AQO0R", "Sharpie Fine Point Permanent Markers, Assorted Colors, 24 Pack", 1899, 85,
-		"Bold, permanent, and in every colour you need.",
-		[]string{"Markers", "Writing & Correction Supplies"}, []string{"marker", "markers", "permanent"}},
-	{"sample-highlighter", "B00006JNJ3", "Sharpie Tank Style Highlighters, Chisel Tip, Assorted, 12 Count", 799, 55,
-		"Highlights that stay bright and never smear.",
-		[]string{"Highlighters", "Writing & Correction Supplies"}, []string{"highlighter", "highlighters", "study"}},
-	{"sample-pencils", "B00125Q75Y", "Ticonderoga Wood-Cased Pencils, #2 HB Soft, Pre-Sharpened, 30 Count", 699, 45,
-		"The pencil teachers trust, sharpened and ready.",
-		[]string{"Pencils", "Writing & Correction Supplies"}, []string{"pencil", "pencils", "school"}},
-	{"sample-correction", "B0007LBWMS", "BIC Wite-Out Brand EZ Correct Correction Tape, 10 Count", 1149, 30,
-		"Fix mistakes cleanly, with no drying time.",
-		[]string{"Correction Supplies", "Writing & Correction Supplies"}, []string{"correction", "tape", "whiteout"}},
-	{"sample-copy-paper", "B001JEPWNS", "HammerMill Copy Plus Paper, 8.5 x 11, 20 lb, 92 Bright, 5000 Sheets", 5299, 120,
-		"A case of dependable paper for every printer.",
-		[]string{"Paper", "Copy & Printer Paper"}, []string{"paper", "printer", "copy"}},
-	{"sample-legal-pads", "B0019LZ9BM", "Ampad Evidence Legal Pads, 8.5 x 11.75, Canary, 12 Pack", 1699, 50,
-		"Perforated yellow pads for meetings and notes.",
-		[]string{"Paper", "Notebooks & Writing Pads"}, []string{"notepad", "legal", "pad", "notes"}},
-	{"sample-notebook", "B0026RHG5E", "Five Star Spiral Notebook, 1 Subject, College Ruled, 100 Sheets", 499, 35,
-		"Tough covers and pockets that keep notes together.",
-		[]string{"Notebooks & Writing Pads", "Paper"}, []string{"notebook", "school", "notes"}},
-	{"sample-sticky-notes", "B00006JNN3", "Post-it Super Sticky Notes, 3 x 3 in, Assorted Colors, 12 Pads", 1599, 75,
-		"Notes that stick to walls, monitors and more.",
-		[]string{"Notebooks & Writing Pads", "Labels, Indexes & Stamps"}, []string{"sticky", "notes", "post-it"}},
-	{"sample-index-cards", "B0006HXAGQ", "Oxford Ruled Index Cards, 3 x 5, White, 500 Pack", 749, 25,
-		"Study, plan and sort with sturdy ruled cards.",
-		[]string{"Paper", "Labels, Indexes & Stamps"}, []string{"index", "cards", "study"}},
-	{"sample-stapler", "B00006IBLJ", "Swingline Stapler, Commercial Desk Stapler, 20 Sheet Capacity, Black", 1849, 90,
-		"Jam-free stapling, built for the busy desk.",
-		[]string{"Staplers & Punches", "Desk Accessories & Workspace Organizers"}, []string{"stapler", "staples"}},
-	{"sample-staples", "B00006IBLP", "Swingline Standard Staples, 1/4 Inch Length, 5000 Per Box, 5 Boxes", 1099, 30,
-		"Twenty-five thousand staples that never jam.",
-		[]string{"Staplers & Punches", "Tape, Adhesives & Fasteners"}, []string{"staples", "stapler"}},
-	{"sample-hole-punch", "B0006HXC36", "Bostitch Office 3-Hole Punch, 12 Sheet Capacity, Black", 1399, 40,
-		"Clean holes every time, with a snap-off chip tray.",
-		[]string{"Staplers & Punches"}, []string{"punch", "binder", "holes"}},
-	{"sample-tape", "B00006IFHD", "Scotch Magic Tape, 3/4 x 1000 Inches, 6 Rolls", 1299, 60,
-		"Invisible on paper, writes on easily.",
-		[]string{"Tape, Adhesives & Fasteners"}, []string{"tape", "scotch", "wrapping"}},
-	{"sample-glue-sticks", "B00006IFI1", "Elmer's All Purpose Glue Sticks, Washable, 0.24 oz, 30 Count", 1049, 35,
-		"Washable glue for school and office projects.",
-		[]string{"Tape, Adhesives & Fasteners"}, []string{"glue", "school", "crafts"}},
-	{"sample-binder-clips", "B000BQQ4IS", "Officemate Binder Clips, Assorted Sizes, 60 Pack", 899, 30,
-		"Hold thick stacks without punching a hole.",
-		[]string{"Tape, Adhesives & Fasteners", "Desk Accessories & Workspace Organizers"}, []string{"clips", "binder"}},
-	{"sample-paper-clips", "B000J0EHOS", "ACCO Paper Clips, Smooth Finish, Jumbo, 10 Boxes of 100", 649, 20,
-		"A thousand clips for a thousand documents.",
-		[]string{"Tape, Adhesives & Fasteners"}, []string{"clips", "paperclips"}},
-	{"sample-desk-organizer", "B001E6DMKY", "Mesh Desk Organizer with 5 Compartments and Sliding Drawer, Black", 2499, 110,
-		"Everything on your desk, exactly where you left it.",
-		[]string{"Desk Accessories & Workspace Organizers"}, []string{"organizer", "desk", "storage"}},
-	{"sample-monitor-stand", "B00ESOWLGM", "Monitor Stand Riser with Storage Drawer, Mesh Metal, Black", 2999, 130,
-		"Raise your screen to eye level and clear your desk.",
-		[]string{"Desk Accessories & Workspace Organizers", "Office Electronics"}, []string{"monitor", "desk", "ergonomic"}},
-	{"sample-desk-lamp", "B00NAHDIK0", "LED Desk Lamp, Dimmable, 5 Color Modes, USB Charging Port", 3599, 140,
-		"Light that is kind to your eyes, late into the night.",
-		[]string{"Desk Accessories & Workspace Organizers", "Office Electronics"}, []string{"lamp", "light", "desk"}},
-	{"sample-calculator", "B00000JBNX", "Texas Instruments TI-84 Plus Graphing Calculator, Black", 10999, 150,
-		"The graphing calculator classrooms are built around.",
-		[]string{"Calculators", "Office Electronics"}, []string{"calculator", "graphing", "math", "school"}},
-	{"sample-desk-calculator", "B00004TS17", "Casio Desktop Calculator, Extra Large Display, Solar and Battery", 1199, 45,
-		"Big keys and a big display for everyday sums.",
-		[]string{"Calculators", "Office Electronics"}, []string{"calculator", "math"}},
-	{"sample-label-maker", "B005X9VZ70", "Brother P-touch Label Maker, Handheld, with Tape", 2999, 125,
-		"Label shelves, files and cables in seconds.",
-		[]string{"Labels, Indexes & Stamps", "Office Electronics"}, []string{"labels", "label", "organize"}},
-	{"sample-shipping-labels", "B0006HW6GK", "Avery Shipping Labels, Laser Printers, 2 x 4 in, 1000 Labels", 2799, 70,
-		"Print a thousand shipping labels that stay put.",
-		[]string{"Labels, Indexes & Stamps", "Paper"}, []string{"labels", "shipping", "printer"}},
-	{"sample-file-folders", "B0006HXBTU", "Smead File Folders, 1/3-Cut Tab, Letter Size, Manila, 100 Per Box", 1899, 65,
-		"The classic manila folder, by the hundred.",
-		[]string{"Filing Products"}, []string{"folders", "files", "filing"}},
-	{"sample-hanging-folders", "B0006HXBAS", "Pendaflex Hanging File Folders, Letter Size, Assorted Colors, 25 Pack", 2199, 60,
-		"Colour-coded hanging files for a tidy drawer.",
-		[]string{"Filing Products"}, []string{"folders", "hanging", "filing"}},
-	{"sample-binder", "B001B0CX4Y", "Avery Heavy Duty View 3 Ring Binder, 2 Inch, One Touch Rings, White", 1249, 55,
-		"Holds 540 sheets and opens with one touch.",
-		[]string{"Filing Products", "Binders & Binding Systems"}, []string{"binder", "rings", "presentation"}},
-	{"sample-shredder", "B00HFJWKWK", "AmazonBasics 12-Sheet Cross-Cut Paper and Credit Card Shredder", 5499, 140,
-		"Cross-cut shredding for papers, cards and peace of mind.",
-		[]string{"Office Electronics", "Shredders"}, []string{"shredder", "security", "paper"}},
-	{"sample-whiteboard", "B000FKCZNQ", "Quartet Magnetic Whiteboard, 3 x 2 ft, Aluminum Frame", 4599, 115,
-		"A magnetic board for plans that keep changing.",
-		[]string{"Presentation Boards", "Desk Accessories & Workspace Organizers"}, []string{"whiteboard", "dry erase", "board"}},
-	{"sample-dry-erase", "B00006JNM3", "EXPO Low Odor Dry Erase Markers, Chisel Tip, Assorted, 16 Count", 1749, 80,
-		"Bright colours that wipe clean, with a low odour.",
-		[]string{"Markers", "Presentation Boards"}, []string{"marker", "markers", "whiteboard", "dry erase"}},
-	{"sample-envelopes", "B0006HXA3K", "Quality Park Security Tint Envelopes, #10, Self Seal, 500 Box", 2399, 40,
-		"Private, self-sealing business envelopes.",
-		[]string{"Envelopes & Mailing Supplies"}, []string{"envelopes", "mailing", "shipping"}},
-	// An inactive ad: in the inventory, never shown.
-	{"sample-fax-paper", "B0000DIZP4", "Thermal Fax Paper Rolls, 8.5 in x 98 ft, 6 Rolls", 2099, 10,
-		"For the fax machine that still runs the office.",
-		[]string{"Paper"}, []string{"fax", "paper"}},
+	{"sample-wilson-jones-binders", "B0000981GE", "Wilson Jones Deluxe Durable Binder, 1 in Rings", "http://ecx.images-amazon.com/images/I/41PI6XnT4Pw.jpg", 444, 71,
+		"Wilson Jones: every page in order, meeting after meeting.",
+		[]string{"Binders & Binding Systems", "Binders"}, []string{"binder", "binders", "rings"}},
+	{"sample-wilson-jones-binders-2", "B003EFI08D", "Wilson Jones Professional Heavy Duty View Binder, 2 in", "http://ecx.images-amazon.com/images/I/41684XRGsNm.jpg", 2123, 87,
+		"Wilson Jones: every page in order, meeting after meeting.",
+		[]string{"Binders & Binding Systems", "Binders"}, []string{"binder", "binders", "rings"}},
+	{"sample-cardinal-binders", "B004L4J5AU", "Cardinal Professional Economy Binder, 3 Pack", "http://ecx.images-amazon.com/images/I/41Qs6W3yk7D.jpg", 481, 96,
+		"Cardinal: every page in order, meeting after meeting.",
+		[]string{"Binders & Binding Systems", "Binders"}, []string{"binder", "binders", "rings"}},
+	{"sample-georgia-pacific-copy", "B0001MUMWD", "Georgia-Pacific Deluxe Bright White Printer Paper, 2 Pack", "http://ecx.images-amazon.com/images/I/41SFo78JNEq.jpg", 5238, 54,
+		"Georgia-Pacific: jam-free sheets for every printer.",
+		[]string{"Paper", "Copy & Multipurpose Paper"}, []string{"paper", "printer", "copy"}},
+	{"sample-hp-copy", "B001UO143B", "HP Deluxe Copy Paper, 8.5 x 11, 500 Sheets, 7 Pack", "http://ecx.images-amazon.com/images/I/41qMobaMCh8.jpg", 2060, 137,
+		"HP: jam-free sheets for every printer.",
+		[]string{"Paper", "Copy & Multipurpose Paper"}, []string{"paper", "printer", "copy"}},
+	{"sample-hammermill-copy", "B0020MC85V", "Hammermill Bulk Copy Paper, 8.5 x 11, 500 Sheets", "http://ecx.images-amazon.com/images/I/41lkbhIvdXf.jpg", 3561, 149,
+		"Hammermill: jam-free sheets for every printer.",
+		[]string{"Paper", "Copy & Multipurpose Paper"}, []string{"paper", "printer", "copy"}},
+	{"sample-rolodex-desk-organizers", "B0012EPEJV", "Rolodex Bulk Mesh Desk Organizer, 8 Pack", "http://ecx.images-amazon.com/images/I/419LeCREzac.jpg", 2664, 105,
+		"Rolodex: a clear desk and everything within reach.",
+		[]string{"Desk Accessories & Workspace Organizers", "Desk Organizers"}, []string{"organizer", "desk", "storage"}},
+	{"sample-rolodex-desk-organizers-2", "B001RGYHWA", "Rolodex Everyday Mesh Desk Organizer", "http://ecx.images-amazon.com/images/I/41ibF9V1AFi.jpg", 1473, 17,
+		"Rolodex: a clear desk and everything within reach.",
+		[]string{"Desk Accessories & Workspace Organizers", "Desk Organizers"}, []string{"organizer", "desk", "storage"}},
+	{"sample-mindspace-desk-organizers", "B002XVZIJA", "Mindspace Premium Mesh Desk Organizer, 3 Pack", "http://ecx.images-amazon.com/images/I/41BXF8lAiyb.jpg", 1534, 101,
+		"Mindspace: a clear desk and everything within reach.",
+		[]string{"Desk Accessories & Workspace Organizers", "Desk Organizers"}, []string{"organizer", "desk", "storage"}},
+	{"sample-elmers-kids", "B002MOT2ZZ", "Elmer's Eco-Friendly Construction Paper Pad, 5 Pack", "http://ecx.images-amazon.com/images/I/41Hf7UOOJu5.jpg", 308, 129,
+		"Elmer's: ready for the first day of school.",
+		[]string{"Kids' Crafts & School Supplies"}, []string{"school", "kids", "crafts"}},
+	{"sample-crayola-kids", "B003MKP29O", "Crayola Deluxe Kids' Scissors, Blunt Tip", "http://ecx.images-amazon.com/images/I/41XZJ7jNaVz.jpg", 1695, 29,
+		"Crayola: ready for the first day of school.",
+		[]string{"Kids' Crafts & School Supplies"}, []string{"school", "kids", "crafts"}},
+	{"sample-elmers-kids-2", "B004US4P3M", "Elmer's Everyday Washable Glue Sticks, 12 Pack", "http://ecx.images-amazon.com/images/I/41pUvls2W5k.jpg", 493, 120,
+		"Elmer's: ready for the first day of school.",
+		[]string{"Kids' Crafts & School Supplies"}, []string{"school", "kids", "crafts"}},
+	{"sample-crayola-markers", "B005KNLFV3", "Crayola Compact Highlighters, Chisel Tip", "http://ecx.images-amazon.com/images/I/41bipUikFrS.jpg", 2185, 28,
+		"Crayola: bold colour that lasts.",
+		[]string{"Writing & Correction Supplies", "Markers & Highlighters"}, []string{"marker", "markers", "highlighter"}},
+	{"sample-crayola-markers-2", "B006ZWS9A3", "Crayola Value Pack Permanent Markers, 3 Pack", "http://ecx.images-amazon.com/images/I/41lcLvVTJ1q.jpg", 2119, 70,
+		"Crayola: bold colour that lasts.",
+		[]string{"Writing & Correction Supplies", "Markers & Highlighters"}, []string{"marker", "markers", "highlighter"}},
+	{"sample-expo-markers", "B007WLIWL6", "Expo Premium Dry Erase Markers", "http://ecx.images-amazon.com/images/I/41Z6N2OY0A5.jpg", 2002, 108,
+		"Expo: bold colour that lasts.",
+		[]string{"Writing & Correction Supplies", "Markers & Highlighters"}, []string{"marker", "markers", "highlighter"}},
+	{"sample-mead-notebooks", "B000Y3X2UA", "Mead Compact Composition Book", "http://ecx.images-amazon.com/images/I/41aErwNZZ8F.jpg", 2138, 42,
+		"Mead: pages worth filling.",
+		[]string{"Paper", "Notebooks & Writing Pads"}, []string{"notebook", "notes", "journal"}},
+	{"sample-moleskine-notebooks", "B001F2S3B5", "Moleskine Everyday Legal Pads, 12 Pack", "http://ecx.images-amazon.com/images/I/41oFcz0rJE7.jpg", 710, 67,
+		"Moleskine: pages worth filling.",
+		[]string{"Paper", "Notebooks & Writing Pads"}, []string{"notebook", "notes", "journal"}},
+	{"sample-oxford-notebooks", "B001RDA3BO", "Oxford Deluxe Spiral Notebook, College Ruled", "http://ecx.images-amazon.com/images/I/412xUv7zKUF.jpg", 2084, 15,
+		"Oxford: pages worth filling.",
+		[]string{"Paper", "Notebooks & Writing Pads"}, []string{"notebook", "notes", "journal"}},
+	{"sample-dixon-ticonderoga-pencils", "B0009EFS5K", "Dixon Ticonderoga Deluxe Pencil Lead Refills, 9 Pack", "http://ecx.images-amazon.com/images/I/41JtPtHm8Wg.jpg", 542, 43,
+		"Dixon Ticonderoga: sharp ideas, all day long.",
+		[]string{"Writing & Correction Supplies", "Pencils"}, []string{"pencil", "pencils", "school"}},
+	{"sample-pentel-pencils", "B000IJQZDX", "Pentel Eco-Friendly Pencil Lead Refills", "http://ecx.images-amazon.com/images/I/41T8oXynzmj.jpg", 849, 115,
+		"Pentel: sharp ideas, all day long.",
+		[]string{"Writing & Correction Supplies", "Pencils"}, []string{"pencil", "pencils", "school"}},
+	{"sample-paper-mate-pencils", "B006L630WI", "Paper Mate Value Pack Wood-Cased #2 Pencils", "http://ecx.images-amazon.com/images/I/41EygKLtguy.jpg", 829, 68,
+		"Paper Mate: sharp ideas, all day long.",
+		[]string{"Writing & Correction Supplies", "Pencils"}, []string{"pencil", "pencils", "school"}},
+	{"sample-pentel-pens", "B000V8ZYS0", "Pentel Deluxe Retractable Gel Pens", "http://ecx.images-amazon.com/images/I/418smgGbT0N.jpg", 1886, 24,
+		"Pentel: smooth writing, every time.",
+		[]string{"Writing & Correction Supplies", "Pens"}, []string{"pen", "pens", "ink"}},
+	{"sample-zebra-pens", "B000YFJ2LM", "Zebra Eco-Friendly Fountain Pen, 2 Pack", "http://ecx.images-amazon.com/images/I/41jGZCIDmbh.jpg", 1079, 138,
+		"Zebra: smooth writing, every time.",
+		[]string{"Writing & Correction Supplies", "Pens"}, []string{"pen", "pens", "ink"}},
+	{"sample-bic-pens", "B0065KH0UO", "BIC Assorted Colors Ballpoint Stick Pens", "http://ecx.images-amazon.com/images/I/41x4LRgI4bE.jpg", 2342, 47,
+		"BIC: smooth writing, every time.",
+		[]string{"Writing & Correction Supplies", "Pens"}, []string{"pen", "pens", "ink"}},
+	{"sample-sharp-scientific", "B0016DWVWO", "Sharp Professional Scientific Calculator, 9 Pack", "http://ecx.images-amazon.com/images/I/41XdGfnParh.jpg", 11763, 39,
+		"Sharp: the answers, fast.",
+		[]string{"Calculators", "Scientific"}, []string{"calculator", "math", "school"}},
+	{"sample-texas-instruments-scientific", "B001EXOEER", "Texas Instruments Premium Graphing Calculator, 11 Pack", "http://ecx.images-amazon.com/images/I/41yc9Yo4n3D.jpg", 13926, 54,
+		"Texas Instruments: the answers, fast.",
+		[]string{"Calculators", "Scientific"}, []string{"calculator", "math", "school"}},
+	{"sample-sharp-scientific-2", "B0026TKGTK", "Sharp Professional Scientific Calculator", "http://ecx.images-amazon.com/images/I/41J6KtGbonx.jpg", 6177, 68,
+		"Sharp: the answers, fast.",
+		[]string{"Calculators", "Scientific"}, []string{"calculator", "math", "school"}},
+	{"sample-amazonbasics-shredders", "B003AOYYUM", "AmazonBasics Assorted Colors Micro-Cut Shredder, 8 Pack", "http://ecx.images-amazon.com/images/I/41mgi6s1S4g.jpg", 10409, 96,
+		"AmazonBasics: your documents, kept private.",
+		[]string{"Shredders"}, []string{"shredder", "security"}},
+	{"sample-amazonbasics-shredders-2", "B006UMZB3T", "AmazonBasics Bulk Cross-Cut Paper Shredder, 8 Sheet, 4 Pack", "http://ecx.images-amazon.com/images/I/41tvLjssO5A.jpg", 4628, 140,
+		"AmazonBasics: your documents, kept private.",
+		[]string{"Shredders"}, []string{"shredder", "security"}},
+	{"sample-amazonbasics-shredders-3", "B008SDPYGT", "AmazonBasics Bulk Cross-Cut Paper Shredder, 8 Sheet", "http://ecx.images-amazon.com/images/I/41Y9MrsNWkZ.jpg", 3340, 138,
+		"AmazonBasics: your documents, kept private.",
+		[]string{"Shredders"}, []string{"shredder", "security"}},
+	{"sample-swingline-staplers", "B000ZV7LM4", "Swingline Bulk Electric Stapler", "http://ecx.images-amazon.com/images/I/41HMFfO3Caa.jpg", 4321, 100,
+		"Swingline: stapling that never jams.",
+		[]string{"Staplers & Punches", "Staplers"}, []string{"stapler", "staples"}},
+	{"sample-swingline-staplers-2", "B001CBQIT8", "Swingline Value Pack Desk Stapler, 20 Sheet Capacity", "http://ecx.images-amazon.com/images/I/41AXU7qpaMZ.jpg", 1818, 150,
+		"Swingline: stapling that never jams.",
+		[]string{"Staplers & Punches", "Staplers"}, []string{"stapler", "staples"}},
+	{"sample-paperpro-staplers", "B001SVXCU5", "PaperPro Deluxe Mini Stapler", "http://ecx.images-amazon.com/images/I/41GaV7RixYa.jpg", 2737, 101,
+		"PaperPro: stapling that never jams.",
+		[]string{"Staplers & Punches", "Staplers"}, []string{"stapler", "staples"}},
+	{"sample-post-it-sticky-notes", "B0011BSRFX", "Post-it Assorted Colors Page Markers, 9 Pack", "http://ecx.images-amazon.com/images/I/41c8Zs4tWLX.jpg", 303, 43,
+		"Post-it: notes that stay where you put them.",
+		[]string{"Paper", "Sticky Notes"}, []string{"sticky", "notes", "post-it"}},
+	{"sample-bazic-sticky-notes", "B001NPRHO7", "BAZIC Classic Super Sticky Notes, 3 x 3 in, 2 Pack", "http://ecx.images-amazon.com/images/I/41Xax4ibhXJ.jpg", 1781, 72,
+		"BAZIC: notes that stay where you put them.",
+		[]string{"Paper", "Sticky Notes"}, []string{"sticky", "notes", "post-it"}},
+	{"sample-post-it-sticky-notes-2", "B002F9D8UV", "Post-it Everyday Lined Sticky Notes, 4 x 6 in", "http://ecx.images-amazon.com/images/I/41hlVAeFefL.jpg", 1324, 98,
+		"Post-it: notes that stay where you put them.",
+		[]string{"Paper", "Sticky Notes"}, []string{"sticky", "notes", "post-it"}},
+	{"sample-3m-tape", "B0004BJPJH", "3M Eco-Friendly Magic Tape, 6 Rolls, 6 Pack", "http://ecx.images-amazon.com/images/I/41cI4MKGoB0.jpg", 637, 23,
+		"3M: holds on when it matters.",
+		[]string{"Tape, Adhesives & Fasteners", "Tape"}, []string{"tape", "packaging"}},
+	{"sample-duck-tape", "B002B5HJ96", "Duck Compact Double Sided Tape", "http://ecx.images-amazon.com/images/I/41ev9BQRLOc.jpg", 429, 112,
+		"Duck: holds on when it matters.",
+		[]string{"Tape, Adhesives & Fasteners", "Tape"}, []string{"tape", "packaging"}},
+	{"sample-duck-tape-2", "B0044ATVKI", "Duck Value Pack Packaging Tape with Dispenser", "http://ecx.images-amazon.com/images/I/41YMoVDB0O6.jpg", 1429, 33,
+		"Duck: holds on when it matters.",
+		[]string{"Tape, Adhesives & Fasteners", "Tape"}, []string{"tape", "packaging"}},
 }
 
 // SampleInventory returns the sample ads, in a fixed order. Every ad is
-// active except "sample-fax-paper". Prices and bids are in US dollars.
+// active except "sample-amazonbasics-shredders-3". Prices and bids are in US
+// dollars.
 func SampleInventory() []*adproviderv1.AdListing {
 	out := make([]*adproviderv1.AdListing, len(sampleAds))
 	for i, s := range sampleAds {
@@ -136,6 +165,7 @@ func SampleInventory() []*adproviderv1.AdListing {
 				AdId:        s.id,
 				Asin:        s.asin,
 				Title:       s.title,
+				ImageUrl:    s.image,
 				Price:       usd(s.price),
 				Text:        s.text,
 				RedirectUrl: "/product/" + s.asin,
@@ -143,7 +173,7 @@ func SampleInventory() []*adproviderv1.AdListing {
 			Categories: s.categories,
 			Keywords:   s.keywords,
 			Bid:        usd(s.bid),
-			Active:     s.id != "sample-fax-paper",
+			Active:     s.id != inactiveSample,
 		}
 	}
 	return out
@@ -160,13 +190,13 @@ const loadSampleSQL = `
 INSERT INTO ads (ad_id, asin, title, image_url, price_currency, price_units, price_nanos,
                  ad_text, redirect_url, categories, category_keys, keywords,
                  bid_currency, bid_micros, active)
-SELECT ad_id, asin, title, '', price_currency, price_units, price_nanos,
+SELECT ad_id, asin, title, image_url, price_currency, price_units, price_nanos,
        ad_text, redirect_url, categories,
        ARRAY(SELECT lower(c) FROM unnest(categories) c),
        ARRAY(SELECT lower(k) FROM unnest(keywords) k),
        bid_currency, bid_micros, active
 FROM jsonb_to_recordset($1::jsonb) AS x(
-    ad_id text, asin text, title text, price_currency text, price_units bigint,
+    ad_id text, asin text, title text, image_url text, price_currency text, price_units bigint,
     price_nanos integer, ad_text text, redirect_url text, categories text[],
     keywords text[], bid_currency text, bid_micros bigint, active boolean)
 WHERE NOT EXISTS (SELECT 1 FROM ads)
@@ -176,6 +206,7 @@ type sampleRow struct {
 	AdID          string   `json:"ad_id"`
 	ASIN          string   `json:"asin"`
 	Title         string   `json:"title"`
+	ImageURL      string   `json:"image_url"`
 	PriceCurrency string   `json:"price_currency"`
 	PriceUnits    int64    `json:"price_units"`
 	PriceNanos    int32    `json:"price_nanos"`
@@ -200,7 +231,7 @@ func (s *Store) LoadSample(ctx context.Context) (int64, error) {
 			return 0, fmt.Errorf("load sample %s: %w", l.Ad.AdId, err)
 		}
 		rows[i] = sampleRow{
-			AdID: l.Ad.AdId, ASIN: l.Ad.Asin, Title: l.Ad.Title,
+			AdID: l.Ad.AdId, ASIN: l.Ad.Asin, Title: l.Ad.Title, ImageURL: l.Ad.ImageUrl,
 			PriceCurrency: l.Ad.Price.CurrencyCode, PriceUnits: l.Ad.Price.Units, PriceNanos: l.Ad.Price.Nanos,
 			Text: l.Ad.Text, RedirectURL: l.Ad.RedirectUrl,
 			Categories: l.Categories, Keywords: l.Keywords,

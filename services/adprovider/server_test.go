@@ -37,7 +37,7 @@ func TestServerGetAdsAndList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := adIDs(resp.GetAds()), []string{"sample-stapler", "sample-hole-punch"}; !slices.Equal(got, want) {
+	if got, want := adIDs(resp.GetAds()), []string{"sample-swingline-staplers-2", "sample-paperpro-staplers"}; !slices.Equal(got, want) {
 		t.Errorf("GetAds = %v, want %v", got, want)
 	}
 	for _, ad := range resp.GetAds() {
