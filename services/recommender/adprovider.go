@@ -1,0 +1,60 @@
+package recommender
+
+import (
+	"time"
+
+	"google.golang.org/grpc"
+
+	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
+	"github.com/breakwater/breakwater/interceptors/breaker"
+)
+
+// AdProviderTarget names the AdProvider connection in breaker names:
+// "adprovider/adprovider.v1.AdProviderService/GetAds".
+const AdProviderTarget = "adprovider"
+
+// adProviderServiceConfig retries GetAds on UNAVAILABLE (a refused or reset
+// connection, a restarting AdProvider) a couple of times, quickly. gRPC runs
+// these retries inside the breaker interceptor, which sees only the final
+// outcome: one logical call is one count, and a call the breaker rejects is
+// never retried. DEADLINE_EXCEEDED is not retried: the deadline is spent.
+const adProviderServiceConfig = `{
+  "methodConfig": [{
+    "name": [{"service": "adprovider.v1.AdProviderService", "method": "GetAds"}],
+    "retryPolicy": {
+      "maxAttempts": 3,
+      "initialBackoff": "0.02s",
+      "maxBackoff": "0.1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+}`
+
+// DialAdProvider returns a client connection to AdProvider for the server's
+// life: every unary call passes breaker.UnaryClientInterceptor(set), so each
+// method has its own breaker, and GetAds is retried on UNAVAILABLE inside
+// it. opts add to these, typically transport credentials.
+func DialAdProvider(target string, set *breaker.Set, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	base := []grpc.DialOption{
+		grpc.WithDefaultServiceConfig(adProviderServiceConfig),
+		grpc.WithChainUnaryInterceptor(breaker.UnaryClientInterceptor(set, breaker.WithTarget(AdProviderTarget))),
+	}
+	return grpc.NewClient(target, append(base, opts...)...)
+}
+
+// GetAdsTimeout is the default deadline of a GetAds call to AdProvider: ads
+// are worth a third of a second of a shopper's time, no more.
+const GetAdsTimeout = 300 * time.Millisecond
+
+// AdProviderBreakers gives GetAds its own breaker settings: the
+// [GetAdsTimeout] deadline and a quick trip, so a hanging AdProvider costs a
+// few slow calls before the house ads come in the time of a local call.
+// Settings passed in opts come after and win.
+func AdProviderBreakers(opts ...breaker.Option) breaker.SetOption {
+	base := []breaker.Option{
+		breaker.WithTimeout(GetAdsTimeout),
+		breaker.WithConsecutiveFailures(5),
+	}
+	return breaker.WithMethod(adproviderv1.AdProviderService_ServiceDesc.ServiceName, "GetAds", append(base, opts...)...)
+}
