@@ -3,6 +3,7 @@ package recommender_test
 import (
 	"context"
 	"net"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -216,3 +217,5 @@ func (e *env) waitAdsReady(t testing.TB) {
 		}
 	}
 }
+
+var urlParse = url.Parse
