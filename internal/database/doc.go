@@ -1,0 +1,36 @@
+// Package database opens a service's PostgreSQL pool and migrates its schema.
+//
+// # Sections
+//
+//   - One database, one schema per service
+//   - Starting without a database
+//   - Migrations
+//   - Secrets in logs
+//
+// # One database, one schema per service
+//
+// Recommender and AdProvider may share a database; each owns a schema
+// (recommender, adprovider). [Open] sets the pool's search_path to that schema,
+// so migrations and queries use unqualified table names and never see each
+// other's tables.
+//
+// # Starting without a database
+//
+// [Open] parses the URL and builds the pool but does not connect: a service
+// must start, answer health checks and fail its database calls fast while
+// PostgreSQL is down or starting up. Connections are made on first use, each
+// under a short connect timeout so a dead host is noticed quickly.
+//
+// # Migrations
+//
+// [Migrate] creates the schema if needed and applies the goose SQL files at
+// the root of an fs.FS (each service embeds its own) under a PostgreSQL
+// advisory lock keyed by the schema, so replicas starting together migrate
+// once. [MigrateWithRetry] repeats it with capped exponential back-off until it
+// succeeds or the context ends; services run it in the background and turn
+// their health to SERVING when it returns nil.
+//
+// # Secrets in logs
+//
+// [Redact] returns a URL fit for logs: the password is replaced.
+package database
