@@ -1,0 +1,34 @@
+package adprovider_test
+
+import (
+	"fmt"
+
+	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+	"github.com/breakwater/breakwater/services/adprovider"
+)
+
+// Bids are stored in micros of their currency; amounts finer than that are
+// refused rather than rounded.
+func ExampleMoneyToMicros() {
+	micros, err := adprovider.MoneyToMicros(&moneyv1.Money{CurrencyCode: "USD", Units: 1, Nanos: 250_000_000})
+	fmt.Println(micros, err)
+	back := adprovider.MicrosToMoney("USD", micros)
+	fmt.Println(back.GetUnits(), back.GetNanos())
+
+	_, err = adprovider.MoneyToMicros(&moneyv1.Money{CurrencyCode: "USD", Nanos: 1})
+	fmt.Println(err)
+	// Output:
+	// 1250000 <nil>
+	// 1 250000000
+	// invalid listing: must be a whole number of micros
+}
+
+func ExampleSampleInventory() {
+	inv := adprovider.SampleInventory()
+	first := inv[0]
+	fmt.Println(len(inv), "ads")
+	fmt.Println(first.GetAd().GetAdId(), first.GetAd().GetAsin(), first.GetCategories())
+	// Output:
+	// 39 ads
+	// sample-wilson-jones-binders B0000981GE [Binders & Binding Systems Binders]
+}
