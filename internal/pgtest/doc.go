@@ -56,8 +56,8 @@
 // still accepts TCP connections but nothing answers, like a hung host.
 // [Server.HoldInStartup] restarts the server as a standby with hot_standby
 // off, so the postmaster answers every connection with SQLSTATE 57P03
-// (cannot_connect_now), as a database that is starting up does, until
-// [Server.Restart].
+// (cannot_connect_now), the code a database that is starting up answers
+// with, until [Server.Restart].
 //
 // # Clean-up and logs
 //

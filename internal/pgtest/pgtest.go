@@ -179,7 +179,10 @@ func (s *Server) Restart(tb testing.TB) {
 
 // HoldInStartup restarts the server so that it stays in recovery: the
 // postmaster accepts TCP connections and answers each with FATAL SQLSTATE
-// 57P03 (cannot_connect_now), as a database that is starting up does. It
+// 57P03 (cannot_connect_now), the code of a database that is starting up.
+// It is a real postmaster in recovery (a standby with hot_standby off), so
+// the message reads "the database system is not accepting connections"
+// rather than "… is starting up", a window too short to hold reliably. It
 // returns once a connection has seen 57P03. [Server.Restart] brings the
 // server back to normal.
 func (s *Server) HoldInStartup(tb testing.TB) {

@@ -1,6 +1,7 @@
 package pgtest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -66,8 +67,12 @@ func TestKillRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := s.Port()
+	backend := queryInt(t, conn, "SELECT pg_backend_pid()")
 
 	s.Kill(t)
+	if alive(backend) {
+		t.Errorf("backend %d survived Kill", backend)
+	}
 	if _, err := conn.Exec(context.Background(), "SELECT 1"); err == nil {
 		t.Fatal("query on a killed server succeeded")
 	}
@@ -91,6 +96,17 @@ func TestKillRestart(t *testing.T) {
 	if got := queryInt(t, connect(t, s.URL()), "SELECT n FROM kept"); got != 7 {
 		t.Fatalf("after restart got %d, want 7", got)
 	}
+}
+
+// alive reports whether pid runs; a zombie waiting for its new parent to
+// reap it does not.
+func alive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 func TestStopRestart(t *testing.T) {
@@ -117,6 +133,7 @@ func TestHoldInStartup(t *testing.T) {
 	if !errors.As(err, &pgErr) || pgErr.Code != "57P03" {
 		t.Fatalf("connect while starting up: %v, want SQLSTATE 57P03", err)
 	}
+	t.Logf("held in start-up: %s (%s)", pgErr.Message, pgErr.Detail)
 	s.Restart(t)
 	if got := queryInt(t, connect(t, s.URL()), "SELECT 1"); got != 1 {
 		t.Fatalf("got %d", got)
@@ -174,7 +191,7 @@ func TestCleanup(t *testing.T) {
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("directory %s still there after clean-up: %v", dir, err)
 	}
-	if _, err := os.Stat(filepath.Join("/proc", strconv.Itoa(backend))); err == nil {
+	if alive(backend) {
 		t.Errorf("postgres backend %d still running after clean-up", backend)
 	}
 }
