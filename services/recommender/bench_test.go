@@ -63,9 +63,15 @@ func BenchmarkGetAds(b *testing.B) {
 			if mode == "open" {
 				// Trip it for real; the mock clock then keeps it open.
 				e.stopAds()
-				for e.breaker(b, getAdsBreaker).State != breaker.StateOpen {
+				for i := 0; ; i++ {
 					if _, err := e.client.GetAds(ctx, &recommenderv1.GetAdsRequest{}); err != nil {
 						b.Fatal(err)
+					}
+					if e.breaker(b, getAdsBreaker).State == breaker.StateOpen {
+						break
+					}
+					if i == 10 {
+						b.Fatal("breaker does not open")
 					}
 				}
 			}
