@@ -8,12 +8,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 
 	"github.com/breakwater/breakwater/interceptors/breaker"
 )
-
-// errClosedPool is how pgxpool (through puddle) reports use after Close.
-const errClosedPool = "closed pool"
 
 // Classify is the database breaker's [breaker.Classifier]. A failure means
 // the database is unreachable, unwell or too slow:
@@ -75,7 +73,7 @@ func Classify(err error) breaker.Outcome {
 		pgconn.SafeToRetry(err):
 		return breaker.Failure
 	}
-	if err.Error() == errClosedPool {
+	if errors.Is(err, puddle.ErrClosedPool) { // pgxpool's error after Close
 		return breaker.Neutral
 	}
 	return breaker.Success
