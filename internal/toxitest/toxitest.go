@@ -49,7 +49,8 @@ func (p *Proxy) Addr() string {
 }
 
 // Latency delays everything the upstream sends by d (downstream only, so a
-// request/response round trip takes d longer).
+// request/response round trip takes d longer). Toxiproxy counts in
+// milliseconds: d is truncated to one.
 func (p *Proxy) Latency(d time.Duration) {
 	p.add("latency", "latency", "downstream", map[string]int64{"latency": d.Milliseconds()})
 }
