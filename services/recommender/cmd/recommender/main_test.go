@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/internal/pgtest"
+	"github.com/breakwater/breakwater/services/recommender"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(pgtest.Wrap(m))
+}
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	cfg, err := configFromEnv(env("DATABASE_URL", "postgres://a/b"), io.Discard)
+	if err != nil || cfg.addr != ":8000" || cfg.adProviderTarget != "localhost:8001" || cfg.databaseURL != "postgres://a/b" {
+		t.Errorf("defaults: %+v, %v", cfg, err)
+	}
+	cfg, err = configFromEnv(env("DATABASE_URL", "postgres://a/b", "RECOMMENDER_DATABASE_URL", "postgres://c/d",
+		"RECOMMENDER_ADDR", "127.0.0.1:9", "ADPROVIDER_TARGET", "ads:1", "LOG_FORMAT", "json"), io.Discard)
+	if err != nil || cfg.databaseURL != "postgres://c/d" || cfg.addr != "127.0.0.1:9" || cfg.adProviderTarget != "ads:1" {
+		t.Errorf("overrides: %+v, %v", cfg, err)
+	}
+	for name, getenv := range map[string]func(string) string{
+		"no database":    env(),
+		"bad log format": env("DATABASE_URL", "postgres://a/b", "LOG_FORMAT", "xml"),
+		"bad log level":  env("DATABASE_URL", "postgres://a/b", "LOG_LEVEL", "loud"),
+	} {
+		if _, err := configFromEnv(getenv, io.Discard); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestServe starts the service on an empty database with AdProvider absent:
+// it migrates, loads the sample catalog, turns SERVING, answers with house
+// ads, and stops cleanly when its context ends.
+func TestServe(t *testing.T) {
+	cfg, err := configFromEnv(env("DATABASE_URL", pgtest.Shared(t).NewDatabase(t), "LOG_LEVEL", "error"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.addr = "127.0.0.1:0"
+	cfg.adProviderTarget = "127.0.0.1:1" // nothing listens there
+	addrCh := make(chan string, 1)
+	cfg.onListen = func(a string) { addrCh <- a }
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var serveErr error
+	wg.Go(func() { serveErr = serve(ctx, cfg) })
+	defer func() {
+		cancel()
+		wg.Wait()
+		if serveErr != nil {
+			t.Errorf("serve: %v", serveErr)
+		}
+	}()
+	conn, err := grpc.NewClient(<-addrCh, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	// Health streams its changes: wait for SERVING as an event.
+	wctx, wcancel := context.WithTimeout(ctx, time.Minute)
+	defer wcancel()
+	watch, err := healthpb.NewHealthClient(conn).Watch(wctx, &healthpb.HealthCheckRequest{Service: serviceName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		resp, err := watch.Recv()
+		if err != nil {
+			t.Fatalf("health watch: %v", err)
+		}
+		if resp.Status == healthpb.HealthCheckResponse_SERVING {
+			break
+		}
+	}
+	wcancel()
+
+	c := recommenderv1.NewRecommenderServiceClient(conn)
+	if _, err := c.GetProduct(ctx, &recommenderv1.GetProductRequest{Asin: "B0010T3QT2"}); err != nil {
+		t.Errorf("GetProduct of a sample product: %v", err)
+	}
+	ads, err := c.GetAds(ctx, &recommenderv1.GetAdsRequest{})
+	if err != nil || len(ads.Ads) != 3 || len(ads.Degraded) != 1 || ads.Degraded[0].Fallback != recommender.FallbackHouseAds {
+		t.Errorf("GetAds without AdProvider = %v, %v; want house ads, degraded", ads, err)
+	}
+}
+
+// TestImportCommand imports CSV files with a malformed row: the row is
+// reported with its line and skipped, the rest imported, and a re-run adds
+// nothing.
+func TestImportCommand(t *testing.T) {
+	dir := t.TempDir()
+	products := filepath.Join(dir, "meta_office.csv")
+	reviews := filepath.Join(dir, "office_both_set.csv")
+	write := func(path, s string) {
+		if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(products, "asin,title,description,imUrl,related,salesRank,categories,brand,price\n"+
+		"B000000001,Pen,,,,,\"[['Office Products', 'Pens']]\",Pilot,1.50\n"+
+		"B000000002,Broken,,,\"{'also_bought': [\",,,,\n"+
+		"B000000003,Pad,,,,{'Office Products': 7},\"[['Office Products', 'Paper']]\",Mead,\n")
+	write(reviews, "reviewerID,asin,reviewerName,helpful,reviewText,overall,summary,unixReviewTime,reviewTime\n"+
+		"A1,B000000001,Ann,\"[1, 2]\",Good,5.0,Good,1405555200,\"07 17, 2014\"\n"+
+		"A1,B000000003,Ann,\"[0, 0]\",Ok,3.0,Ok,1405555200,\"07 17, 2014\"\n")
+	url := pgtest.Shared(t).NewDatabase(t)
+	for run := range 2 {
+		var out bytes.Buffer
+		err := runImport(context.Background(), []string{"--products", products, "--reviews", reviews, "--database-url", url},
+			env(), &out)
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, out.String())
+		}
+		for _, want := range []string{"skipped products line 3", "imported 2 products and 2 reviews", "reviews: 2 rows read, 2 written, 0 skipped, done"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("run %d output lacks %q:\n%s", run, want, out.String())
+			}
+		}
+	}
+	if err := runImport(context.Background(), nil, env(), io.Discard); err == nil {
+		t.Error("import with no files: no error")
+	}
+}
