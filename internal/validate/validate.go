@@ -19,27 +19,36 @@ import (
 // NewValidator returns a validator with the rules of every request and
 // response message of the given services compiled up front.
 func NewValidator(services ...protoreflect.ServiceDescriptor) (protovalidate.Validator, error) {
-	var descs []protoreflect.MessageDescriptor
+	v, err := protovalidate.New()
+	if err != nil {
+		return nil, fmt.Errorf("validator: %w", err)
+	}
+	if err := Precompile(v, services...); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// Precompile makes v compile the rules of every request and response message
+// of the given services now, returning the first rule that does not compile.
+// protovalidate compiles lazily and caches, so afterwards no request pays for
+// compilation and none can fail on a broken rule.
+func Precompile(v protovalidate.Validator, services ...protoreflect.ServiceDescriptor) error {
 	for _, sd := range services {
 		methods := sd.Methods()
 		for i := range methods.Len() {
-			descs = append(descs, methods.Get(i).Input(), methods.Get(i).Output())
+			for _, d := range []protoreflect.MessageDescriptor{methods.Get(i).Input(), methods.Get(i).Output()} {
+				// An empty message exercises every rule's compilation; a
+				// ValidationError only means the empty message breaks one.
+				err := v.Validate(dynamicpb.NewMessage(d))
+				var verr *protovalidate.ValidationError
+				if err != nil && !errors.As(err, &verr) {
+					return fmt.Errorf("compile validation rules of %s: %w", d.FullName(), err)
+				}
+			}
 		}
 	}
-	v, err := protovalidate.New(protovalidate.WithMessageDescriptors(descs...))
-	if err != nil {
-		return nil, fmt.Errorf("compile validation rules: %w", err)
-	}
-	// WithMessageDescriptors compiles lazily on some paths; validating an
-	// empty message of each type forces every rule through the compiler now.
-	for _, d := range descs {
-		err := v.Validate(dynamicpb.NewMessage(d))
-		var verr *protovalidate.ValidationError
-		if err != nil && !errors.As(err, &verr) {
-			return nil, fmt.Errorf("compile validation rules of %s: %w", d.FullName(), err)
-		}
-	}
-	return v, nil
+	return nil
 }
 
 // UnaryServerInterceptor rejects requests that break their message's rules.

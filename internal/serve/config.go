@@ -1,0 +1,118 @@
+package serve
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is what every breakwater service reads at start-up: the
+// environment first (DESIGN.md, Configuration), then flags that override it.
+type Config struct {
+	// Name is the service's short name ("recommender", "adprovider"); it
+	// prefixes its own environment variables (RECOMMENDER_ADDR, ...).
+	Name string
+
+	GRPCAddr      string // <NAME>_ADDR
+	AdminAddr     string // <NAME>_ADMIN_ADDR
+	DatabaseURL   string // <NAME>_DATABASE_URL, else DATABASE_URL
+	BreakerConfig string // BREAKER_CONFIG: a JSON file in gRPC service-config shape
+	AdminToken    string // ADMIN_TOKEN: needed for admin writes; unset refuses them
+	LogLevel      slog.Level
+	LogFormat     string // text | json
+
+	// TLS: the server's certificate and key (plaintext when both are unset),
+	// and the CA that verifies the servers this service dials.
+	TLSCertFile, TLSKeyFile, TLSCAFile string
+
+	// ShutdownTimeout bounds the graceful drain on SIGTERM.
+	ShutdownTimeout time.Duration
+}
+
+// Defaults are a service's default listen addresses.
+type Defaults struct {
+	GRPCAddr, AdminAddr string
+}
+
+// LoadConfig reads the environment through getenv, then parses args (without
+// the program name) as flags that override it. -h prints the flags with
+// their environment variables to stderr and returns flag.ErrHelp.
+func LoadConfig(name string, d Defaults, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	up := strings.ToUpper(name)
+	env := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := Config{
+		Name:            name,
+		GRPCAddr:        env(up+"_ADDR", d.GRPCAddr),
+		AdminAddr:       env(up+"_ADMIN_ADDR", d.AdminAddr),
+		DatabaseURL:     env(up+"_DATABASE_URL", getenv("DATABASE_URL")),
+		BreakerConfig:   getenv("BREAKER_CONFIG"),
+		AdminToken:      getenv("ADMIN_TOKEN"),
+		LogFormat:       env("LOG_FORMAT", "text"),
+		TLSCertFile:     getenv("TLS_CERT_FILE"),
+		TLSKeyFile:      getenv("TLS_KEY_FILE"),
+		TLSCAFile:       getenv("TLS_CA_FILE"),
+		ShutdownTimeout: 10 * time.Second,
+	}
+	level := env("LOG_LEVEL", "info")
+
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.GRPCAddr, "addr", cfg.GRPCAddr, "gRPC listen address ("+up+"_ADDR)")
+	fs.StringVar(&cfg.AdminAddr, "admin-addr", cfg.AdminAddr, "admin HTTP listen address: /metrics /healthz /readyz /breakers ("+up+"_ADMIN_ADDR)")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL ("+up+"_DATABASE_URL or DATABASE_URL)")
+	fs.StringVar(&cfg.BreakerConfig, "breaker-config", cfg.BreakerConfig, "breaker config JSON file (BREAKER_CONFIG)")
+	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (LOG_LEVEL)")
+	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (LOG_FORMAT)")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert", cfg.TLSCertFile, "server certificate file; plaintext when unset (TLS_CERT_FILE)")
+	fs.StringVar(&cfg.TLSKeyFile, "tls-key", cfg.TLSKeyFile, "server key file (TLS_KEY_FILE)")
+	fs.StringVar(&cfg.TLSCAFile, "tls-ca", cfg.TLSCAFile, "CA file that verifies dialled servers (TLS_CA_FILE)")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on the graceful drain at shutdown")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return Config{}, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.GRPCAddr == "" {
+		errs = append(errs, errors.New("gRPC address is empty"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))
+	}
+	return errors.Join(errs...)
+}
+
+// NewLogger returns the service's logger, writing to w in the configured
+// format, with the service name on every record.
+func NewLogger(c Config, w io.Writer) *slog.Logger {
+	if w == nil {
+		w = os.Stderr
+	}
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if c.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	}
+	return slog.New(h).With("service", c.Name)
+}

@@ -1,0 +1,53 @@
+package serve
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+
+	"github.com/breakwater/breakwater/interceptors/breaker"
+)
+
+// Option configures [New].
+type Option func(*options)
+
+type listener struct {
+	listener breaker.Listener
+	kinds    []breaker.EventKind
+}
+
+type options struct {
+	setOptions    []breaker.SetOption
+	listeners     []listener
+	serverOptions []grpc.ServerOption
+	collectors    []prometheus.Collector
+}
+
+func evaluateOptions(opts []Option) options {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// WithBreakerOptions adds options to the process's breaker set, after the
+// ones from BREAKER_CONFIG (so code can pin what operators must not change).
+func WithBreakerOptions(opts ...breaker.SetOption) Option {
+	return func(o *options) { o.setOptions = append(o.setOptions, opts...) }
+}
+
+// WithBreakerListener adds a listener for the given kinds of breaker events
+// (all kinds when none are given).
+func WithBreakerListener(l breaker.Listener, kinds ...breaker.EventKind) Option {
+	return func(o *options) { o.listeners = append(o.listeners, listener{l, kinds}) }
+}
+
+// WithServerOptions adds gRPC server options.
+func WithServerOptions(opts ...grpc.ServerOption) Option {
+	return func(o *options) { o.serverOptions = append(o.serverOptions, opts...) }
+}
+
+// WithCollectors registers more Prometheus collectors on /metrics.
+func WithCollectors(cs ...prometheus.Collector) Option {
+	return func(o *options) { o.collectors = append(o.collectors, cs...) }
+}
