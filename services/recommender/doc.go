@@ -1,0 +1,58 @@
+// Package recommender is the Recommender gRPC service: the product catalog,
+// its reviews, recommendations ranked from those reviews, and sponsored ads
+// from AdProvider, answering usefully while its dependencies fail.
+//
+// # Sections
+//
+//   - Layout
+//   - Ads and the AdProvider breaker
+//   - The database and the last good answer
+//   - Errors at the boundary
+//
+// # Layout
+//
+// [Server] implements recommender.v1.RecommenderService over a store.Store
+// (package store: SQL, pages, idempotent reviews, the ranking) and an
+// [AdsClient]. Package migrations holds the schema, catalogcsv the import of
+// the originals' CSV files, samplecatalog the embedded sample data, and
+// cmd/recommender the binary.
+//
+// # Ads and the AdProvider breaker
+//
+// [DialAdProvider] makes the one AdProvider connection of the process, with
+// breaker.UnaryClientInterceptor (a breaker per method) and a gRPC retry
+// policy for UNAVAILABLE that runs inside the breaker, so the breaker counts
+// one outcome per logical call and never retries a rejection.
+// [AdProviderBreakers] gives GetAds its own deadline ([GetAdsTimeout]) and
+// tripping rule.
+//
+// When the breaker rejects a call or the call fails, GetAds and the ads of
+// ListRecommendations are the house ads ([HouseAds]: real products of the
+// sample catalog, never the product being viewed), and the answer's
+// `degraded` names the dependency "adprovider", the reason ("circuit_open",
+// "unavailable", "deadline_exceeded", …) and the fallback "house_ads".
+//
+// INVALID_ARGUMENT from AdProvider means the request was wrong, not that
+// AdProvider is unwell: the breaker counts it as a success. GetAds returns it
+// to the caller, whose context keys it was; ListRecommendations, whose
+// recommendations are still good, serves house ads marked "invalid_argument".
+//
+// # The database and the last good answer
+//
+// The store runs over pgbreaker.DB, so while the database is down its breaker
+// opens and calls fail at once. ListRecommendations then serves the last good
+// answer for the same (asin, reviewer_id, max_results), from a bounded LRU
+// with an age limit ([WithLastGood]), marked {database, …,
+// last_good_answer}; without one it is UNAVAILABLE. Writes are never served
+// from memory: they fail fast with UNAVAILABLE, and are single statements, so
+// none is half-done. Ads are fetched while the database ranks, so a slow
+// AdProvider does not add its deadline to the query.
+//
+// # Errors at the boundary
+//
+// Store errors become codes here: not found → NOT_FOUND, already exists →
+// ALREADY_EXISTS, a bad page token → INVALID_ARGUMENT, the breaker's rejection
+// → its own UNAVAILABLE status with ErrorInfo and RetryInfo, other database
+// failures → UNAVAILABLE (or INTERNAL when the database answered with an
+// error), without their text, which is logged instead.
+package recommender
