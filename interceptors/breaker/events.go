@@ -88,9 +88,10 @@ type dispatcher struct {
 	dropped uint64
 	closed  bool
 
-	wake chan struct{}
-	done chan struct{}
-	wg   sync.WaitGroup
+	wake      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	wg        sync.WaitGroup
 }
 
 func newDispatcher(ls []listenerEntry, size int) *dispatcher {
@@ -140,27 +141,39 @@ func (d *dispatcher) run() {
 	for {
 		select {
 		case <-d.wake:
-			batch = d.deliver(batch)
+			batch, _ = d.deliver(batch, -1)
 		case <-d.done:
-			d.deliver(batch)
+			// Deliver what is queued, including events listeners cause
+			// while this runs (a listener that resets a breaker), within a
+			// budget so a listener that always causes another event cannot
+			// keep Close waiting.
+			d.deliver(batch, 2*len(d.ring))
+			d.mu.Lock()
+			d.closed = true
+			d.dropped += uint64(d.n)
+			d.n = 0
+			clear(d.ring)
+			d.mu.Unlock()
 			return
 		}
 	}
 }
 
-// deliver drains the queue in batches until it is empty.
-func (d *dispatcher) deliver(batch []Event) []Event {
-	for {
+// deliver drains the queue in batches until it is empty or budget events
+// (negative: no limit) have been delivered.
+func (d *dispatcher) deliver(batch []Event, budget int) ([]Event, int) {
+	delivered := 0
+	for budget < 0 || delivered < budget {
 		d.mu.Lock()
 		batch = batch[:0]
-		for ; d.n > 0; d.n-- {
+		for ; d.n > 0 && (budget < 0 || delivered+len(batch) < budget); d.n-- {
 			batch = append(batch, d.ring[d.head])
 			d.ring[d.head] = Event{} // let errors and breakers be collected
 			d.head = (d.head + 1) % len(d.ring)
 		}
 		d.mu.Unlock()
 		if len(batch) == 0 {
-			return batch
+			break
 		}
 		for i := range batch {
 			for _, l := range d.listeners {
@@ -170,21 +183,18 @@ func (d *dispatcher) deliver(batch []Event) []Event {
 			}
 			batch[i] = Event{}
 		}
+		delivered += len(batch)
 	}
+	return batch, delivered
 }
 
 // close delivers what is queued, then stops the goroutine; later events
 // are dropped.
 func (d *dispatcher) close() {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return
-	}
-	d.closed = true
-	d.mu.Unlock()
-	close(d.done)
-	d.wg.Wait()
+	d.closeOnce.Do(func() {
+		close(d.done)
+		d.wg.Wait()
+	})
 }
 
 func (d *dispatcher) droppedEvents() uint64 {

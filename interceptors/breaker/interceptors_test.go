@@ -114,16 +114,23 @@ func TestHangingBackendTripsViaDeadline(t *testing.T) {
 	}}
 	set, _ := newSet(t, WithDefaults(WithTimeout(20*time.Millisecond), WithConsecutiveFailures(3)))
 	c := dial(t, target, serve(t, f), set)
-	for range 3 {
-		// No deadline from the caller: the default timeout gives one, and
-		// DEADLINE_EXCEEDED counts as a failure (the library ignores it).
-		if _, err := c.Check(context.Background(), checkReq()); status.Code(err) != codes.DeadlineExceeded {
-			t.Fatalf("err %v, want DeadlineExceeded", err)
+	done := make(chan struct{})
+	go func() { // guarded: without a default deadline these calls hang
+		defer close(done)
+		for range 3 {
+			// No deadline from the caller: the default timeout gives one,
+			// and DEADLINE_EXCEEDED counts as a failure (the library
+			// ignores it).
+			if _, err := c.Check(context.Background(), checkReq()); status.Code(err) != codes.DeadlineExceeded {
+				t.Errorf("err %v, want DeadlineExceeded", err)
+				return
+			}
 		}
-	}
-	if _, err := c.Check(context.Background(), checkReq()); !errors.Is(err, ErrOpen) {
-		t.Fatalf("hanging backend did not trip: %v", err)
-	}
+		if _, err := c.Check(context.Background(), checkReq()); !errors.Is(err, ErrOpen) {
+			t.Errorf("hanging backend did not trip: %v", err)
+		}
+	}()
+	waitFor(t, "calls to a hanging backend", done)
 	if n := f.calls.Load(); n != 3 {
 		t.Fatalf("backend saw %d calls, want 3", n)
 	}

@@ -102,7 +102,7 @@ func waitFor(t testing.TB, what string, done <-chan struct{}) {
 	t.Helper()
 	select {
 	case <-done:
-	case <-time.After(20 * time.Second):
+	case <-time.After(10 * time.Second):
 		t.Fatalf("%s: did not finish (deadlock?)", what)
 	}
 }
