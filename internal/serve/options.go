@@ -3,6 +3,7 @@ package serve
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
 
 	"github.com/breakwater/breakwater/interceptors/breaker"
 )
@@ -20,6 +21,7 @@ type options struct {
 	listeners     []listener
 	serverOptions []grpc.ServerOption
 	collectors    []prometheus.Collector
+	health        *health.Server
 }
 
 func evaluateOptions(opts []Option) options {
@@ -50,4 +52,12 @@ func WithServerOptions(opts ...grpc.ServerOption) Option {
 // WithCollectors registers more Prometheus collectors on /metrics.
 func WithCollectors(cs ...prometheus.Collector) Option {
 	return func(o *options) { o.collectors = append(o.collectors, cs...) }
+}
+
+// WithHealthServer makes the server report health through hs instead of a
+// health server of its own. A service whose health follows its breakers
+// needs this: its breaker listener must exist, holding the health server,
+// before the breaker set does.
+func WithHealthServer(hs *health.Server) Option {
+	return func(o *options) { o.health = hs }
 }

@@ -71,12 +71,15 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	s := &Server{
 		cfg:       cfg,
 		logger:    logger,
-		health:    health.NewServer(),
+		health:    o.health,
 		registry:  prometheus.NewRegistry(),
 		validator: validator,
 		mux:       http.NewServeMux(),
 		srvMetric: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
 		cliMetric: grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()),
+	}
+	if s.health == nil {
+		s.health = health.NewServer()
 	}
 	for _, l := range o.listeners {
 		setOpts = append(setOpts, breaker.WithListener(l.listener, l.kinds...))

@@ -13,9 +13,12 @@
 //
 // # Configuration
 //
-// From the environment (DESIGN.md, "Configuration"):
+// From the environment (DESIGN.md, "Configuration"), each overridable by a
+// flag (`adprovider -h` lists them; package internal/serve reads them):
 //
 //   - ADPROVIDER_ADDR: the gRPC address (default :8001).
+//   - ADPROVIDER_ADMIN_ADDR: the admin HTTP address (default :9001): /metrics,
+//     /healthz, /readyz, /breakers.
 //   - ADPROVIDER_DATABASE_URL, or DATABASE_URL: the database (required);
 //     the password never reaches the logs.
 //   - ADMIN_TOKEN: the bearer token CreateAd needs; without it writes are
@@ -23,9 +26,11 @@
 //   - BREAKER_CONFIG: a JSON file of breaker settings (interceptors/breaker);
 //     the database breaker is named "adprovider/postgres".
 //   - LOG_LEVEL (debug, info, warn, error) and LOG_FORMAT (text, json).
+//   - TLS_CERT_FILE and TLS_KEY_FILE: serve TLS (plaintext when unset).
 //
-// Every request is checked against its protovalidate rules; gRPC health and
-// server reflection are served on the same port.
+// Every request is checked against its protovalidate rules; gRPC health,
+// server reflection and breaker.v1.BreakerAdminService are served on the same
+// port.
 //
 // # Start-up
 //
@@ -45,5 +50,5 @@
 // # Shutdown
 //
 // On SIGTERM or SIGINT health turns NOT_SERVING, in-flight calls drain with
-// GracefulStop for up to ten seconds, and the pool closes.
+// GracefulStop for up to ten seconds (-shutdown-timeout), and the pool closes.
 package main

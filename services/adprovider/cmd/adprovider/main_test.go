@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +19,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
+	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
 	"github.com/breakwater/breakwater/internal/pgtest"
 	"github.com/breakwater/breakwater/services/adprovider"
@@ -25,7 +29,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(pgtest.Wrap(m))
 }
 
-func TestConfigFromEnv(t *testing.T) {
+func TestLoadConfig(t *testing.T) {
 	env := func(kv ...string) func(string) string {
 		m := map[string]string{}
 		for i := 0; i < len(kv); i += 2 {
@@ -33,13 +37,13 @@ func TestConfigFromEnv(t *testing.T) {
 		}
 		return func(k string) string { return m[k] }
 	}
-	cfg, err := configFromEnv(env("DATABASE_URL", "postgres://a/b"))
-	if err != nil || cfg.addr != ":8001" || cfg.databaseURL != "postgres://a/b" || cfg.adminToken != "" {
+	cfg, err := loadConfig(nil, env("DATABASE_URL", "postgres://a/b"), io.Discard)
+	if err != nil || cfg.GRPCAddr != ":8001" || cfg.AdminAddr != ":9001" || cfg.DatabaseURL != "postgres://a/b" || cfg.AdminToken != "" {
 		t.Errorf("defaults: %+v, %v", cfg, err)
 	}
-	cfg, err = configFromEnv(env("DATABASE_URL", "postgres://a/b", "ADPROVIDER_DATABASE_URL", "postgres://c/d",
-		"ADPROVIDER_ADDR", "127.0.0.1:9", "ADMIN_TOKEN", "t", "LOG_FORMAT", "json", "LOG_LEVEL", "debug"))
-	if err != nil || cfg.databaseURL != "postgres://c/d" || cfg.addr != "127.0.0.1:9" || cfg.adminToken != "t" {
+	cfg, err = loadConfig(nil, env("DATABASE_URL", "postgres://a/b", "ADPROVIDER_DATABASE_URL", "postgres://c/d",
+		"ADPROVIDER_ADDR", "127.0.0.1:9", "ADMIN_TOKEN", "t", "LOG_FORMAT", "json", "LOG_LEVEL", "debug"), io.Discard)
+	if err != nil || cfg.DatabaseURL != "postgres://c/d" || cfg.GRPCAddr != "127.0.0.1:9" || cfg.AdminToken != "t" {
 		t.Errorf("overrides: %+v, %v", cfg, err)
 	}
 	for name, getenv := range map[string]func(string) string{
@@ -47,7 +51,7 @@ func TestConfigFromEnv(t *testing.T) {
 		"bad log format": env("DATABASE_URL", "postgres://a/b", "LOG_FORMAT", "xml"),
 		"bad log level":  env("DATABASE_URL", "postgres://a/b", "LOG_LEVEL", "loud"),
 	} {
-		if _, err := configFromEnv(getenv); err == nil {
+		if _, err := loadConfig(nil, getenv, io.Discard); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -62,25 +66,24 @@ func TestServeStartsBeforeDatabase(t *testing.T) {
 	dbURL := srv.NewDatabase(t)
 	srv.Stop(t)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	addrs := make(chan net.Addr, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, config{
-			addr:        "127.0.0.1:0",
-			databaseURL: dbURL,
-			adminToken:  "tok",
-			logger:      slog.New(slog.DiscardHandler),
-			onListen:    func(a net.Addr) { addrs <- a },
-		})
-	}()
-	var addr net.Addr
-	select {
-	case addr = <-addrs:
-	case err := <-done:
-		t.Fatalf("serve: %v", err)
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(addr.String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(nil, func(k string) string {
+		return map[string]string{"DATABASE_URL": dbURL, "ADMIN_TOKEN": "tok"}[k]
+	}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- start(ctx, cfg, slog.New(slog.DiscardHandler), grpcLis, adminLis) }()
+	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,6 +124,21 @@ func TestServeStartsBeforeDatabase(t *testing.T) {
 		}})
 	if err != nil {
 		t.Errorf("CreateAd: %v", err)
+	}
+
+	// The admin side shows the database breaker, closed again.
+	resp2, err := http.Get("http://" + adminLis.Addr().String() + "/breakers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp2.Body)
+	resp2.Body.Close()
+	if !strings.Contains(string(body), `"name":"adprovider/postgres"`) || !strings.Contains(string(body), "BREAKER_STATE_CLOSED") {
+		t.Errorf("/breakers.json: %s", body)
+	}
+	list, err := breakerv1.NewBreakerAdminServiceClient(conn).ListBreakers(context.Background(), &breakerv1.ListBreakersRequest{})
+	if err != nil || len(list.GetBreakers()) != 1 || list.GetBreakers()[0].GetKind() != breakerv1.BreakerKind_BREAKER_KIND_DATABASE {
+		t.Errorf("ListBreakers: %v, %v", list, err)
 	}
 
 	cancel()
