@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"sync/atomic"
+	"unsafe"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -40,12 +41,13 @@ func UnaryClientInterceptor(set *Set, opts ...InterceptorOption) grpc.UnaryClien
 	for _, opt := range opts {
 		opt(&o)
 	}
+	cache := new(breakerCache)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
 		target := o.target
 		if target == "" {
 			target = cc.Target()
 		}
-		b := set.grpcBreaker(target, method)
+		b := cache.get(set, target, method)
 		p, err := b.Allow()
 		if err != nil {
 			return b.fallback(ctx, method, req, reply, callOpts, err)
@@ -100,12 +102,13 @@ func StreamClientInterceptor(set *Set, opts ...InterceptorOption) grpc.StreamCli
 	for _, opt := range opts {
 		opt(&o)
 	}
+	cache := new(breakerCache)
 	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, callOpts ...grpc.CallOption) (grpc.ClientStream, error) {
 		target := o.target
 		if target == "" {
 			target = cc.Target()
 		}
-		b := set.grpcBreaker(target, method)
+		b := cache.get(set, target, method)
 		p, err := b.Allow()
 		if err != nil {
 			return nil, err
@@ -157,4 +160,28 @@ func (s *stream) record(err error) {
 	if s.done.CompareAndSwap(false, true) {
 		s.p.Done(err)
 	}
+}
+
+// breakerCache sits in front of the set's map, per interceptor. Method
+// names are constants of generated code and the target a field of the
+// connection, so both compare by pointer in a couple of nanoseconds where
+// hashing them costs twenty. A slot is filled once and never replaced:
+// methods that collide take the map, and no call allocates.
+type breakerCache [64]atomic.Pointer[cacheEntry]
+
+type cacheEntry struct {
+	target, method string
+	b              *Breaker
+}
+
+func (c *breakerCache) get(set *Set, target, method string) *Breaker {
+	slot := &c[(uintptr(unsafe.Pointer(unsafe.StringData(method)))>>4^uintptr(len(method)))%uintptr(len(c))]
+	if e := slot.Load(); e != nil && e.method == method && e.target == target {
+		return e.b
+	}
+	b := set.grpcBreaker(target, method)
+	if slot.Load() == nil {
+		slot.CompareAndSwap(nil, &cacheEntry{target: target, method: method, b: b})
+	}
+	return b
 }

@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"testing"
@@ -445,5 +446,30 @@ func TestInterceptorClosedPathDoesNotAllocate(t *testing.T) {
 	b.SetMode(ModeForcedOpen)
 	if n := testing.AllocsPerRun(1000, func() { _ = intercept(ctx, checkMethod, nil, nil, nil, invoker) }); n != 0 {
 		t.Fatalf("forced-open rejection allocates %v times per call", n)
+	}
+}
+
+func TestInterceptorFindsEveryMethodsBreaker(t *testing.T) {
+	set, _ := newSet(t)
+	intercept := UnaryClientInterceptor(set, WithTarget("t"))
+	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
+	const n = 300 // more methods than cache slots: collisions go to the map
+	for round := range 3 {
+		for i := range n {
+			method := fmt.Sprintf("/svc/M%d", i) // a new string each time
+			if err := intercept(context.Background(), method, nil, nil, nil, invoker); err != nil {
+				t.Fatal(err)
+			}
+			_ = round
+		}
+	}
+	bs := set.Breakers()
+	if len(bs) != n {
+		t.Fatalf("%d breakers, want %d", len(bs), n)
+	}
+	for _, b := range bs {
+		if s := b.Snapshot(); s.Successes != 3 || s.Name != s.Target+s.Method {
+			t.Fatalf("%s: %d successes, want 3", s.Name, s.Successes)
+		}
 	}
 }
