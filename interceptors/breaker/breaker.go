@@ -329,6 +329,9 @@ func (b *Breaker) open(now int64, reason string) {
 	if until < now { // overflow
 		until = math.MaxInt64
 	}
+	// The window has done its work; a later forced-closed or reset phase
+	// starts from nothing rather than from the failures that tripped it.
+	b.win.reset()
 	b.consecutive, b.probeWins = 0, 0
 	b.transition(now, StateOpen, ModeAuto, until, reason)
 }

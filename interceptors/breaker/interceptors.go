@@ -95,8 +95,10 @@ func (b *Breaker) fallback(ctx context.Context, method string, req, reply any, c
 // StreamClientInterceptor puts every stream through the breaker of its
 // (target, method) in set. A failure to establish the stream is counted at
 // once; otherwise the stream's final status is counted when RecvMsg returns
-// it (io.EOF is a success) or when its context ends. Streams get no default
-// deadline, being long-lived by nature, and no fallback.
+// it (io.EOF is a success) or when its context ends, whichever comes first.
+// As gRPC itself requires, receive until an error or cancel the context: a
+// stream left open holds its admission (in half-open, a probe slot). Streams
+// get no default deadline, being long-lived by nature, and no fallback.
 func StreamClientInterceptor(set *Set, opts ...InterceptorOption) grpc.StreamClientInterceptor {
 	var o interceptorOptions
 	for _, opt := range opts {

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -470,5 +471,42 @@ func TestInterceptorFindsEveryMethodsBreaker(t *testing.T) {
 		if s := b.Snapshot(); s.Successes != 3 || s.Name != s.Target+s.Method {
 			t.Fatalf("%s: %d successes, want 3", s.Name, s.Successes)
 		}
+	}
+}
+
+// gRPC's retry policy runs inside the invoker, so the breaker counts one
+// outcome per call, after the retries; and a rejected call never reaches
+// the invoker, so it is never retried.
+func TestRetriesRunInsideTheBreaker(t *testing.T) {
+	f := &fakeHealth{check: func(context.Context, *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+		return nil, status.Error(codes.Unavailable, "down")
+	}}
+	dialer := serve(t, f)
+	set, _ := newSet(t, WithDefaults(WithConsecutiveFailures(2)))
+	cc, err := grpc.NewClient(target,
+		grpc.WithContextDialer(dialer),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithUnaryInterceptor(UnaryClientInterceptor(set)),
+		grpc.WithDefaultServiceConfig(`{"methodConfig": [{
+			"name": [{"service": "grpc.health.v1.Health"}],
+			"retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.001s", "maxBackoff": "0.001s",
+				"backoffMultiplier": 1, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	c := healthpb.NewHealthClient(cc)
+	_, _ = c.Check(context.Background(), checkReq())
+	b, _ := set.Get(target + checkMethod)
+	if got, s := f.calls.Load(), b.Snapshot(); got != 3 || s.Failures != 1 || s.State != StateClosed {
+		t.Fatalf("backend saw %d attempts, breaker counted %d failures (%v); want 3 attempts, 1 failure", got, s.Failures, s.State)
+	}
+	_, _ = c.Check(context.Background(), checkReq()) // second failure: trips
+	if _, err := c.Check(context.Background(), checkReq()); !errors.Is(err, ErrOpen) {
+		t.Fatalf("not rejected: %v", err)
+	}
+	if got := f.calls.Load(); got != 6 {
+		t.Fatalf("backend saw %d attempts, want 6: the rejected call was retried", got)
 	}
 }
