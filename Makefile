@@ -92,3 +92,9 @@ bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default).
 .PHONY: clean
 clean: ## Remove build output and fetched generators.
 	rm -rf .build bin node_modules
+
+## ---- running it ----
+
+.PHONY: run-all
+run-all: ## Run PostgreSQL, AdProvider and Recommender with sample data until Ctrl-C.
+	@bash deploy/local/run-all.sh
