@@ -86,7 +86,7 @@ type Snapshot struct {
 	OpenRemaining time.Duration
 }
 
-func newBreaker(s *Set, name, target, method string, cfg Settings, now int64) *Breaker {
+func newBreaker(s *Set, name, target, method string, cfg Settings) *Breaker {
 	b := &Breaker{name: name, target: target, method: method, set: s, cfg: cfg}
 	b.win.init(cfg.Window, cfg.WindowBuckets)
 	b.bo = cfg.newBackOff()

@@ -131,7 +131,7 @@ func (s *Set) Breaker(name string, opts ...Option) *Breaker {
 
 func (s *Set) newBreakerLocked(name, target, method string, cfg Settings) *Breaker {
 	now := s.now()
-	b := newBreaker(s, name, target, method, cfg, now)
+	b := newBreaker(s, name, target, method, cfg)
 	s.byName[name] = b
 	if s.events != nil {
 		b.mu.Lock()
