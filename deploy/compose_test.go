@@ -142,7 +142,7 @@ func TestComposeEnvironment(t *testing.T) {
 		"recommender": {
 			"DATABASE_URL": dbURL, "RECOMMENDER_ADDR": ":8000", "RECOMMENDER_ADMIN_ADDR": ":9000",
 			"ADPROVIDER_TARGET": "adprovider:8001",
-			"BREAKER_CONFIG": breakerConfigPath, "ADMIN_TOKEN": "dev-admin-token",
+			"BREAKER_CONFIG":    breakerConfigPath, "ADMIN_TOKEN": "dev-admin-token",
 			"LOG_LEVEL": "info", "LOG_FORMAT": "json",
 		},
 	}
