@@ -98,3 +98,7 @@ clean: ## Remove build output and fetched generators.
 .PHONY: run-all
 run-all: ## Run PostgreSQL, AdProvider and Recommender with sample data until Ctrl-C.
 	@bash deploy/local/run-all.sh
+
+.PHONY: demo
+demo: ## Run the system and walk through AdProvider and database failures, with a timeline.
+	@bash deploy/local/demo.sh

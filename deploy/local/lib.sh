@@ -71,14 +71,15 @@ as_pg() {
 }
 
 start_postgres() {
-  if [ -n "${DATABASE_URL:-}" ]; then
+  if [ -n "${DATABASE_URL:-}" ] && [ -z "$PG_OWN" ]; then
     say "using DATABASE_URL (the password is not shown)"
     return
   fi
   local bin
   bin="$(pg_bindir)" || die "no PostgreSQL server binaries found and DATABASE_URL is not set: install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15) or set DATABASE_URL=postgres://user:pass@host:5432/db"
   mkdir -p "$RUN_DIR" "$LOG_DIR"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres "$RUN_DIR" "$LOG_DIR"; fi
+  touch "$LOG_DIR/postgres.log"
+  if [ "$(id -u)" -eq 0 ]; then chown postgres "$RUN_DIR" "$LOG_DIR" "$LOG_DIR/postgres.log"; fi
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     say "initialising a private PostgreSQL in ${PG_DATA#"$REPO_ROOT"/}"
     rm -rf "$PG_DATA"

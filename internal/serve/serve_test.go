@@ -163,6 +163,9 @@ func TestServesTheCommonSurface(t *testing.T) {
 	if _, body := get(t, r.admin+"/metrics"); !strings.Contains(body, `grpc_server_handled_total{grpc_code="InvalidArgument",grpc_method="GetAds"`) {
 		t.Errorf("/metrics lacks gRPC server metrics:\n%.2000s", body)
 	}
+	if _, body := get(t, r.admin+"/metrics"); !strings.Contains(body, `breakwater_breaker_state{breaker="postgres/adprovider",kind="database",state="closed"} 1`) {
+		t.Errorf("/metrics lacks the breaker state gauge:\n%.3000s", body)
+	}
 	if _, body := get(t, r.admin+"/breakers.json"); !strings.Contains(body, `"name":"postgres/adprovider"`) || !strings.Contains(body, "BREAKER_KIND_DATABASE") {
 		t.Errorf("/breakers.json: %s", body)
 	}

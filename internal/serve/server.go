@@ -33,6 +33,7 @@ import (
 
 	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
 	"github.com/breakwater/breakwater/interceptors/breaker"
+	"github.com/breakwater/breakwater/interceptors/breaker/breakerprom"
 	"github.com/breakwater/breakwater/internal/breakeradmin"
 	"github.com/breakwater/breakwater/internal/validate"
 )
@@ -55,7 +56,13 @@ type Server struct {
 // [Server.GRPC], then call [Server.Run].
 func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	o := evaluateOptions(opts)
-	setOpts := []breaker.SetOption{breaker.WithListener(breaker.NewSlogListener(logger), breaker.EventStateChange)}
+	// Breaker metrics count transitions from events and read the rest from
+	// snapshots at scrape time, so no per-call event is needed.
+	breakerMetrics := breakerprom.New()
+	setOpts := []breaker.SetOption{
+		breaker.WithListener(breaker.NewSlogListener(logger), breaker.EventStateChange),
+		breaker.WithListener(breakerMetrics, breaker.EventCreated, breaker.EventStateChange),
+	}
 	if cfg.BreakerConfig != "" {
 		bc, err := breaker.LoadConfig(cfg.BreakerConfig)
 		if err != nil {
@@ -90,7 +97,7 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	s.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		s.srvMetric, s.cliMetric,
+		s.srvMetric, s.cliMetric, breakerMetrics,
 	)
 	for _, c := range o.collectors {
 		s.registry.MustRegister(c)
