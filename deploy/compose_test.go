@@ -135,15 +135,23 @@ func TestComposeEnvironment(t *testing.T) {
 	const dbURL = "postgres://breakwater:breakwater@postgres:5432/breakwater?sslmode=disable"
 	want := map[string]map[string]string{
 		"adprovider": {
-			"DATABASE_URL": dbURL, "ADPROVIDER_ADDR": ":8001", "ADPROVIDER_ADMIN_ADDR": ":9001",
-			"BREAKER_CONFIG": breakerConfigPath, "ADMIN_TOKEN": "dev-admin-token",
-			"LOG_LEVEL": "info", "LOG_FORMAT": "json",
+			"DATABASE_URL":          dbURL,
+			"ADPROVIDER_ADDR":       ":8001",
+			"ADPROVIDER_ADMIN_ADDR": ":9001",
+			"BREAKER_CONFIG":        breakerConfigPath,
+			"ADMIN_TOKEN":           "dev-admin-token",
+			"LOG_LEVEL":             "info",
+			"LOG_FORMAT":            "json",
 		},
 		"recommender": {
-			"DATABASE_URL": dbURL, "RECOMMENDER_ADDR": ":8000", "RECOMMENDER_ADMIN_ADDR": ":9000",
-			"ADPROVIDER_TARGET": "adprovider:8001",
-			"BREAKER_CONFIG":    breakerConfigPath, "ADMIN_TOKEN": "dev-admin-token",
-			"LOG_LEVEL": "info", "LOG_FORMAT": "json",
+			"DATABASE_URL":           dbURL,
+			"RECOMMENDER_ADDR":       ":8000",
+			"RECOMMENDER_ADMIN_ADDR": ":9000",
+			"ADPROVIDER_TARGET":      "adprovider:8001",
+			"BREAKER_CONFIG":         breakerConfigPath,
+			"ADMIN_TOKEN":            "dev-admin-token",
+			"LOG_LEVEL":              "info",
+			"LOG_FORMAT":             "json",
 		},
 	}
 	p := loadCompose(t, nil)
