@@ -3,10 +3,12 @@ package deploy_test
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -51,7 +53,12 @@ func strictDecoder(t *testing.T) runtime.Decoder {
 // the kustomization's own directory).
 func buildKustomize(t *testing.T) manifests {
 	t.Helper()
-	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), "kubernetes")
+	return buildKustomizeDir(t, filesys.MakeFsOnDisk(), "kubernetes")
+}
+
+func buildKustomizeDir(t *testing.T, fs filesys.FileSystem, dir string) manifests {
+	t.Helper()
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fs, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -514,4 +521,65 @@ func selector(t *testing.T, ls *metav1.LabelSelector) labels.Selector {
 		t.Fatal("empty selector selects everything")
 	}
 	return s
+}
+
+// TestKubernetesReadmeOverlays builds the overlays deploy/README.md shows
+// (each a ```yaml block that starts with "# overlays/<name>/kustomization.yaml")
+// on top of the base, so the documented patches apply and do what it says.
+func TestKubernetesReadmeOverlays(t *testing.T) {
+	// deploy/ in memory: the base as it is, the overlays in deploy/overlays/<name>.
+	fs := filesys.MakeFsInMemory()
+	files, err := os.ReadDir("kubernetes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if err := fs.WriteFile(path.Join("/deploy/kubernetes", f.Name()), readFile(t, "kubernetes", f.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	blocks := regexp.MustCompile("(?s)\n( *)```yaml\n *(# overlays/([a-z-]+)/kustomization.yaml\n.*?)```").
+		FindAllStringSubmatch(string(readFile(t, "README.md")), -1)
+	overlays := map[string]manifests{}
+	for _, b := range blocks {
+		indent, text, name := b[1], b[2], b[3]
+		text = strings.ReplaceAll(text, "\n"+indent, "\n") // a block inside a list item
+		dir := path.Join("/deploy/overlays", name)
+		if err := fs.WriteFile(path.Join(dir, "kustomization.yaml"), []byte(text)); err != nil {
+			t.Fatal(err)
+		}
+		overlays[name] = buildKustomizeDir(t, fs, dir)
+	}
+
+	cnpg, ok := overlays["cnpg"]
+	if !ok {
+		t.Fatal("README.md: no overlays/cnpg block")
+	}
+	for _, svc := range services {
+		env := map[string]corev1.EnvVar{}
+		for _, e := range cnpg.deployments[svc.name].Spec.Template.Spec.Containers[0].Env {
+			env[e.Name] = e
+		}
+		if ref := env["DATABASE_URL"].ValueFrom; ref == nil || ref.SecretKeyRef == nil ||
+			ref.SecretKeyRef.Name != "breakwater-db-app" || ref.SecretKeyRef.Key != "uri" {
+			t.Errorf("cnpg overlay, %s: DATABASE_URL %+v, want the operator's Secret breakwater-db-app/uri", svc.name, env["DATABASE_URL"])
+		}
+		if env["PGSSLMODE"].Value != "require" {
+			t.Errorf("cnpg overlay, %s: PGSSLMODE=%q, want require", svc.name, env["PGSSLMODE"].Value)
+		}
+		if ref := env["ADMIN_TOKEN"].ValueFrom; ref == nil || ref.SecretKeyRef == nil || ref.SecretKeyRef.Name != "breakwater" {
+			t.Errorf("cnpg overlay, %s: ADMIN_TOKEN no longer from the breakwater Secret", svc.name)
+		}
+	}
+
+	prod, ok := overlays["production"]
+	if !ok {
+		t.Fatal("README.md: no overlays/production block")
+	}
+	for _, svc := range services {
+		if img, want := prod.deployments[svc.name].Spec.Template.Spec.Containers[0].Image,
+			"registry.example.com/breakwater/"+svc.name+":v0.1.0"; img != want {
+			t.Errorf("production overlay, %s: image %s, want %s", svc.name, img, want)
+		}
+	}
 }
