@@ -1,0 +1,49 @@
+// Package e2e tests breakwater as its users meet it: both services built and
+// started as processes, on a real PostgreSQL, called with the grpcurl lines
+// README.md shows and with the TypeScript client in examples/node-client.
+// It has tests only; this file holds its documentation.
+//
+// # Sections
+//
+//   - The system under test
+//   - The grpcurl suite
+//   - The Node client
+//   - Outages
+//
+// # The system under test
+//
+// The first test that needs it builds adprovider, recommender and the pinned
+// grpcurl (tools/go.mod) into a temporary directory, starts a private
+// PostgreSQL with internal/pgtest, and runs both services on free ports of
+// 127.0.0.1 with the environment `make run-all` uses (ADMIN_TOKEN,
+// BREAKER_CONFIG=deploy/breakers.json, ...). It waits until grpc.health.v1
+// says SERVING for both service names. One system serves every test of the
+// binary; TestMain stops it with SIGTERM after the last one. A failed test
+// prints what the services logged while it ran.
+//
+// Tests share the system, so a test that changes a breaker puts every breaker
+// of both services back to AUTO and resets it when it ends.
+//
+// # The grpcurl suite
+//
+// TestREADMEGrpcurl runs every grpcurl line of README.md's code blocks, in
+// order, against the running system (localhost:8000 and :8001 replaced by its
+// addresses, $ADMIN_TOKEN set), and checks each answer against a table keyed
+// by a part of the line. A README line without an entry fails the test, and
+// so does an entry no line uses: the README cannot drift from the services.
+//
+// # The Node client
+//
+// TestNodeClient runs `npm ci` (when node_modules is missing or older than
+// package-lock.json) and `npm test` in examples/node-client, with
+// RECOMMENDER_ADDR, ADPROVIDER_ADDR and ADMIN_TOKEN pointing at the system.
+// It is skipped, saying why, only when node or npm is not installed.
+//
+// # Outages
+//
+// TestDatabaseOutage kills PostgreSQL (SIGKILL) under the running services:
+// after a few failures the database breakers open and callers get UNAVAILABLE
+// with ErrorInfo CIRCUIT_OPEN and a RetryInfo, first from Go and then from the
+// Node client; after a restart both services recover without one of their
+// own. With TEST_DATABASE_URL (a server the tests do not own) it is skipped.
+package e2e
