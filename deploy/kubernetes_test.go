@@ -278,6 +278,9 @@ func TestKubernetesDeployments(t *testing.T) {
 				// Selectors are immutable: kustomize's labels must stay out.
 				t.Errorf("selector %v, want exactly %v", sel, want)
 			}
+			if d.Spec.Template.Labels["app.kubernetes.io/part-of"] != "breakwater" {
+				t.Error("pod template: no app.kubernetes.io/part-of label (kustomize labels, includeTemplates)")
+			}
 			if s := selector(t, sel); !s.Matches(labels.Set(d.Spec.Template.Labels)) {
 				t.Errorf("selector %s does not select the pod template's labels %v", s, d.Spec.Template.Labels)
 			}
