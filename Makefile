@@ -62,6 +62,7 @@ lint: deps ## buf lint, buf format check, gofmt, go vet.
 	$(BUF) format --diff --exit-code proto
 	@out="$$(gofmt -l $(GO_SOURCES))"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 
 .PHONY: fmt
 fmt: ## Format Go and proto files in place.
@@ -82,8 +83,12 @@ breaking: deps ## Check proto/ for breaking changes against main (origin/main in
 go-test: ## go test -race ./... (the Go tests alone).
 	$(GO) test -race -count=1 -timeout 20m ./...
 
+.PHONY: test-deploy
+test-deploy: ## Validate deploy/: Dockerfile, compose.yaml, kustomize base, breakers.json (own go.mod).
+	cd deploy && $(GO) test -count=1 ./...
+
 .PHONY: test
-test: lint check-generate go-test ## Everything CI runs: lint, generated-code freshness, race tests.
+test: lint check-generate go-test test-deploy ## Everything CI runs: lint, generated-code freshness, race tests, deploy checks.
 
 .PHONY: bench
 bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default).
