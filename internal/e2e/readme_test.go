@@ -1,0 +1,285 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
+	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
+	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+)
+
+// answer is what one README grpcurl line must get.
+type answer struct {
+	// key is a part of the line that no other README grpcurl line has.
+	key string
+	// code is the status the call ends with: OK (grpcurl exits 0) or the
+	// error grpcurl reports (it exits with 64 + the code).
+	code codes.Code
+	// want must all be in the output (stdout for OK, stderr for an error);
+	// absent must not.
+	want, absent []string
+}
+
+// readmeAnswers has one entry per README grpcurl line, in README order. The
+// lines run in that order and change the system (writes, forced breakers),
+// so an answer may depend on the lines before it.
+var readmeAnswers = []answer{
+	// What is there.
+	{key: "localhost:8000 list", want: []string{"recommender.v1.RecommenderService", "breaker.v1.BreakerAdminService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"}},
+	{key: "localhost:8001 list", want: []string{"adprovider.v1.AdProviderService", "breaker.v1.BreakerAdminService", "grpc.health.v1.Health"}},
+	{key: "describe recommender.v1.RecommenderService", want: []string{
+		"recommender.v1.RecommenderService is a service", "rpc GetProduct", "rpc ListProducts", "rpc CreateProduct",
+		"rpc ListReviews", "rpc CreateReview", "rpc ListRecommendations", "rpc GetAds",
+	}},
+	{key: "describe recommender.v1.Review", want: []string{"recommender.v1.Review is a message", "string reviewer_id = 3", "int32 overall = 7"}},
+	{key: "-plaintext localhost:8000 grpc.health.v1.Health/Check", want: []string{`"status": "SERVING"`}},
+	{key: `{"service": "recommender.v1.RecommenderService"}`, want: []string{`"status": "SERVING"`}},
+	{key: `{"service": "adprovider.v1.AdProviderService"}`, want: []string{`"status": "SERVING"`}},
+
+	// Recommender reads.
+	{key: `"category": "Pens"`, want: []string{`"products"`, `"Pens"`, `"nextPageToken"`}},
+	{key: `-d '{"asin": "B00006IE7F"}' localhost:8000`, want: []string{`"asin": "B00006IE7F"`, `"title": "Swingline`}},
+	{key: `{"asin": "B00006IE7F", "page_size": 2}`, want: []string{`"reviews"`, `"asin": "B00006IE7F"`, `"reviewerId"`}},
+	{key: `"max_results": 5`, want: []string{`"recommendations"`, `"reason": "co_reviewed"`, `"ads"`}, absent: []string{`"degraded"`}},
+	{key: `"reviewer_id": "ANMKXQY8T94OMC"`, want: []string{`"recommendations"`, `"reason"`}},
+	{key: `"context_keys": ["staplers"]`, want: []string{`"ads"`, `"adId"`}, absent: []string{`"degraded"`}},
+
+	// Recommender writes and errors.
+	{key: "RecommenderService/CreateProduct", want: []string{`"asin": "B0README01"`, `"title": "Breakwater Fountain Pen"`}},
+	{key: `"request_id": "readme-review-1"`, want: []string{`"reviewId"`, `"reviewerId": "readme-reader"`, `"overall": 5`}},
+	{key: `"overall": 9`, code: codes.InvalidArgument, want: []string{
+		"type.googleapis.com/google.rpc.BadRequest", `"field": "review.asin"`, `"field": "review.overall"`,
+	}},
+	{key: `{"asin": "B000000000"}`, code: codes.NotFound, want: []string{"product not found"}},
+
+	// AdProvider.
+	{key: `["pens"], "max_ads": 3`, want: []string{`"ads"`, `"adId"`}},
+	{key: "AdProviderService/ListAds", want: []string{`"listings"`, `"nextPageToken"`}},
+	{key: `-plaintext -d '{"listing"`, code: codes.Unauthenticated, want: []string{"admin token required"}},
+	{key: `Bearer $ADMIN_TOKEN" -d '{"listing"`, want: []string{`"adId"`, `"asin": "B0README01"`, `"createTime"`}},
+
+	// Breakers: reads.
+	{key: "-plaintext localhost:8000 breaker.v1.BreakerAdminService/ListBreakers", want: []string{
+		`"name": "recommender/postgres"`, `/adprovider.v1.AdProviderService/GetAds"`, `"kind": "BREAKER_KIND_GRPC_METHOD"`,
+	}},
+	{key: "-plaintext localhost:8001 breaker.v1.BreakerAdminService/ListBreakers", want: []string{`"name": "adprovider/postgres"`}},
+	{key: `{"name": "recommender/postgres"}' localhost:8000 breaker.v1.BreakerAdminService/GetBreaker`, want: []string{
+		`"name": "recommender/postgres"`, `"kind": "BREAKER_KIND_DATABASE"`, `"state": "BREAKER_STATE_CLOSED"`,
+	}},
+	{key: `{"name": "adprovider/postgres"}' localhost:8001 breaker.v1.BreakerAdminService/GetBreaker`, want: []string{
+		`"name": "adprovider/postgres"`, `"state": "BREAKER_STATE_CLOSED"`, `"mode": "BREAKER_MODE_AUTO"`,
+	}},
+	{key: "no-such-breaker", code: codes.NotFound, want: []string{"no breaker named"}},
+
+	// Breakers: AdProvider's database breaker forced open, and back.
+	{key: `-plaintext -d '{"name": "adprovider/postgres", "mode": "BREAKER_MODE_FORCED_OPEN"}'`, code: codes.Unauthenticated, want: []string{"admin token required"}},
+	{key: `Bearer $ADMIN_TOKEN" -d '{"name": "adprovider/postgres", "mode": "BREAKER_MODE_FORCED_OPEN"}'`, want: []string{
+		`"mode": "BREAKER_MODE_FORCED_OPEN"`, `"state": "BREAKER_STATE_OPEN"`,
+	}},
+	{key: `["binders"]}' localhost:8001`, code: codes.Unavailable, want: []string{
+		"type.googleapis.com/google.rpc.ErrorInfo", `"reason": "CIRCUIT_OPEN"`, `"domain": "breakwater"`, `"breaker": "adprovider/postgres"`,
+	}},
+	{key: `["binders"]}' localhost:8000`, want: []string{`"ads"`, `"dependency": "adprovider"`, `"fallback": "house_ads"`}},
+	{key: `{"name": "adprovider/postgres", "mode": "BREAKER_MODE_AUTO"}`, want: []string{`"mode": "BREAKER_MODE_AUTO"`}},
+	{key: `{"name": "adprovider/postgres"}' localhost:8001 breaker.v1.BreakerAdminService/ResetBreaker`, want: []string{
+		`"state": "BREAKER_STATE_CLOSED"`, `"mode": "BREAKER_MODE_AUTO"`,
+	}},
+
+	// Breakers: the Recommender's breaker for AdProvider's GetAds.
+	{key: `GetAds", "mode": "BREAKER_MODE_FORCED_OPEN"}' localhost:8000`, want: []string{`"mode": "BREAKER_MODE_FORCED_OPEN"`, `"state": "BREAKER_STATE_OPEN"`}},
+	{key: `{"asin": "B00006IE7F", "max_results": 3}`, want: []string{
+		`"recommendations"`, `"dependency": "adprovider"`, `"reason": "circuit_open"`, `"fallback": "house_ads"`,
+	}},
+	{key: `GetAds", "mode": "BREAKER_MODE_AUTO"}' localhost:8000`, want: []string{`"mode": "BREAKER_MODE_AUTO"`}},
+	{key: `GetAds"}' localhost:8000 breaker.v1.BreakerAdminService/ResetBreaker`, want: []string{`"state": "BREAKER_STATE_CLOSED"`}},
+}
+
+// TestREADMEGrpcurl runs every grpcurl line of README.md against the
+// running system, in order, and checks each answer.
+func TestREADMEGrpcurl(t *testing.T) {
+	lines := readmeGrpcurlLines(t)
+	matched := matchAnswers(t, lines)
+	if t.Failed() {
+		return // the table and the README disagree: say so before running anything
+	}
+	s := systemFor(t)
+	s.restoreBreakersAtEnd(t)
+
+	// The README's addresses are make run-all's; the system's are its own.
+	// Breaker names carry the AdProvider target, so 127.0.0.1:8001 moves too.
+	addrs := strings.NewReplacer(
+		"localhost:8000", s.recAddr, "127.0.0.1:8000", s.recAddr,
+		"localhost:8001", s.adAddr, "127.0.0.1:8001", s.adAddr,
+	)
+	env := append(os.Environ(),
+		"PATH="+s.bin+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"ADMIN_TOKEN="+adminToken,
+	)
+	for i, line := range lines {
+		a := matched[i]
+		t.Run(fmt.Sprintf("%02d", i+1), func(t *testing.T) {
+			runGrpcurlLine(t, addrs.Replace(line), env, a)
+		})
+	}
+}
+
+func runGrpcurlLine(t *testing.T, line string, env []string, a answer) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Through the shell, as a reader would paste it: quotes, $ADMIN_TOKEN.
+	cmd := exec.CommandContext(ctx, "sh", "-c", line)
+	cmd.Env = env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	exit := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		exit = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s\nrun: %v", line, err)
+	}
+
+	out := stdout.String()
+	wantExit := 0
+	if a.code != codes.OK {
+		out = stderr.String()
+		wantExit = 64 + int(a.code)
+	}
+	report := func(format string, args ...any) {
+		t.Errorf("%s\n%s\nexit status %d\nstdout:\n%s\nstderr:\n%s", line, fmt.Sprintf(format, args...), exit, stdout.String(), stderr.String())
+	}
+	if exit != wantExit {
+		report("want %v (exit status %d)", a.code, wantExit)
+		return
+	}
+	if a.code != codes.OK && !strings.Contains(out, "Code: "+a.code.String()) {
+		report("want Code: %v in the error", a.code)
+	}
+	for _, w := range a.want {
+		if !strings.Contains(out, w) {
+			report("want %s in the answer", w)
+		}
+	}
+	for _, w := range a.absent {
+		if strings.Contains(out, w) {
+			report("want no %s in the answer", w)
+		}
+	}
+}
+
+// matchAnswers finds each line's answer: exactly one key must be in it, and
+// every answer must be some line's, so that neither README nor table drifts.
+func matchAnswers(t *testing.T, lines []string) []answer {
+	t.Helper()
+	used := make([]bool, len(readmeAnswers))
+	matched := make([]answer, len(lines))
+	for i, line := range lines {
+		var hits []int
+		for j, a := range readmeAnswers {
+			if strings.Contains(line, a.key) {
+				hits = append(hits, j)
+			}
+		}
+		switch len(hits) {
+		case 0:
+			t.Errorf("README.md grpcurl line %d has no expected answer in readmeAnswers (internal/e2e/readme_test.go); add one:\n%s", i+1, line)
+		case 1:
+			matched[i] = readmeAnswers[hits[0]]
+			used[hits[0]] = true
+		default:
+			var keys []string
+			for _, j := range hits {
+				keys = append(keys, readmeAnswers[j].key)
+			}
+			t.Errorf("README.md grpcurl line %d matches more than one key %q; make the keys more specific:\n%s", i+1, keys, line)
+		}
+	}
+	for j, u := range used {
+		if !u {
+			t.Errorf("readmeAnswers key %q matches no README.md grpcurl line: remove it or restore the line", readmeAnswers[j].key)
+		}
+	}
+	return matched
+}
+
+// TestREADMECallsEveryRPC checks that the README shows a grpcurl line for
+// every RPC of every service, and BreakerAdminService's on both ports.
+func TestREADMECallsEveryRPC(t *testing.T) {
+	lines := strings.Join(readmeGrpcurlLines(t), "\n")
+	check := func(sd protoreflect.ServiceDescriptor, ports ...string) {
+		methods := sd.Methods()
+		for i := range methods.Len() {
+			full := fmt.Sprintf("%s/%s", sd.FullName(), methods.Get(i).Name())
+			for _, port := range ports {
+				if !regexp.MustCompile(`localhost:` + port + ` ` + regexp.QuoteMeta(full) + `\b`).MatchString(lines) {
+					t.Errorf("README.md has no grpcurl line calling %s on localhost:%s", full, port)
+				}
+			}
+		}
+	}
+	check(recommenderv1.File_recommender_v1_recommender_proto.Services().Get(0), "8000")
+	check(adproviderv1.File_adprovider_v1_adprovider_proto.Services().Get(0), "8001")
+	check(breakerv1.File_breaker_v1_breaker_proto.Services().Get(0), "8000", "8001")
+}
+
+// readmeGrpcurlLines returns the grpcurl command lines of README.md's code
+// blocks, with backslash continuations joined.
+func readmeGrpcurlLines(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines []string
+	inCode := false
+	var cur strings.Builder
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		text := sc.Text()
+		if strings.HasPrefix(strings.TrimSpace(text), "```") {
+			inCode = !inCode
+			cur.Reset()
+			continue
+		}
+		if !inCode {
+			continue
+		}
+		if cur.Len() > 0 {
+			cur.WriteByte(' ')
+			text = strings.TrimSpace(text)
+		}
+		if body, ok := strings.CutSuffix(strings.TrimRight(text, " \t"), `\`); ok {
+			cur.WriteString(strings.TrimRight(body, " \t"))
+			continue
+		}
+		cur.WriteString(text)
+		if line := cur.String(); strings.HasPrefix(line, "grpcurl ") {
+			lines = append(lines, line)
+		}
+		cur.Reset()
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) == 0 {
+		t.Fatal("README.md has no grpcurl lines in its code blocks")
+	}
+	return lines
+}
