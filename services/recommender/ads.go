@@ -52,7 +52,9 @@ func (s *Server) fetchAds(ctx context.Context, req *recommenderv1.GetAdsRequest,
 	if s.ads == nil {
 		return s.houseAnswer(req, "not_configured")
 	}
-	resp, err := s.ads.GetAds(ctx, &adproviderv1.GetAdsRequest{
+	callCtx, cancel := context.WithTimeout(ctx, s.opts.adsTimeout)
+	defer cancel()
+	resp, err := s.ads.GetAds(callCtx, &adproviderv1.GetAdsRequest{
 		ContextKeys: req.GetContextKeys(), Asin: req.GetAsin(), MaxAds: req.GetMaxAds(),
 	})
 	if err == nil {

@@ -94,7 +94,7 @@ func TestGetAdsFallback(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, srv.NewDatabase(t), false)
-			ctx := context.Background()
+			ctx := testContext(t)
 			getAds := func() *recommenderv1.GetAdsResponse {
 				t.Helper()
 				resp, err := e.client.GetAds(ctx, &recommenderv1.GetAdsRequest{ContextKeys: []string{"Pens"}})
@@ -157,7 +157,7 @@ func TestAdsInvalidArgument(t *testing.T) {
 	e.fake.set(func(context.Context, *adproviderv1.GetAdsRequest) (*adproviderv1.GetAdsResponse, error) {
 		return nil, status.Error(codes.InvalidArgument, "context key too long")
 	})
-	ctx := context.Background()
+	ctx := testContext(t)
 	for range 10 {
 		_, err := e.client.GetAds(ctx, &recommenderv1.GetAdsRequest{ContextKeys: []string{"Pens"}})
 		if status.Code(err) != codes.InvalidArgument {

@@ -24,7 +24,7 @@ import (
 func TestDatabaseDown(t *testing.T) {
 	pg := pgtest.Start(t, durable)
 	e := newEnv(t, pg.NewDatabase(t), true)
-	ctx := context.Background()
+	ctx := testContext(t)
 	req := &recommenderv1.ListRecommendationsRequest{Asin: "B0010T3QT2", MaxResults: 5}
 	good, err := e.client.ListRecommendations(ctx, req)
 	if err != nil {
@@ -98,7 +98,7 @@ func TestDatabaseDown(t *testing.T) {
 // served; the call is UNAVAILABLE instead.
 func TestLastGoodExpires(t *testing.T) {
 	e := newEnv(t, pgtest.Shared(t).NewDatabase(t), true)
-	ctx := context.Background()
+	ctx := testContext(t)
 	req := &recommenderv1.ListRecommendationsRequest{ReviewerId: "A1"}
 	if _, err := e.client.ListRecommendations(ctx, req); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func TestCreateReviewRetriedUnderFaults(t *testing.T) {
 	url := pg.NewDatabase(t)
 	proxy := toxitest.New(t, fmt.Sprintf("127.0.0.1:%d", pg.Port()))
 	e := newEnv(t, replaceHost(t, url, proxy.Addr()), false)
-	ctx := context.Background()
+	ctx := testContext(t)
 	if _, err := e.client.CreateProduct(ctx, &recommenderv1.CreateProductRequest{
 		Product: &recommenderv1.Product{Asin: "B000000001", Title: "Pen"}}); err != nil {
 		t.Fatal(err)

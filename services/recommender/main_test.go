@@ -162,7 +162,8 @@ func newEnv(t testing.TB, dbURL string, sample bool) *env {
 	}
 	t.Cleanup(func() { e.adsConn.Close() })
 
-	srv := recommender.NewServer(st, adproviderv1.NewAdProviderServiceClient(e.adsConn), recommender.WithClock(e.clock))
+	srv := recommender.NewServer(st, adproviderv1.NewAdProviderServiceClient(e.adsConn),
+		recommender.WithClock(e.clock), recommender.WithAdsTimeout(200*time.Millisecond))
 	v, err := validate.NewValidator(recommenderv1.File_recommender_v1_recommender_proto.Services().Get(0))
 	if err != nil {
 		t.Fatal(err)
@@ -219,3 +220,12 @@ func (e *env) waitAdsReady(t testing.TB) {
 }
 
 var urlParse = url.Parse
+
+// testContext bounds a test's calls, so a hang fails where it happens instead
+// of at the binary's timeout. The server caps its own dependency calls, so
+// this generous deadline does not change what the tests see.
+func testContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -18,6 +18,8 @@ type options struct {
 	lastGoodN   int
 	lastGoodAge time.Duration
 	clock       clock.Clock
+	adsTimeout  time.Duration
+	dbTimeout   time.Duration
 }
 
 func evaluateOptions(opts []Option) *options {
@@ -27,6 +29,8 @@ func evaluateOptions(opts []Option) *options {
 		lastGoodN:   1024,
 		lastGoodAge: 10 * time.Minute,
 		clock:       clock.New(),
+		adsTimeout:  GetAdsTimeout,
+		dbTimeout:   2 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -63,6 +67,31 @@ func WithClock(c clock.Clock) Option {
 	return func(o *options) {
 		if c != nil {
 			o.clock = c
+		}
+	}
+}
+
+// WithAdsTimeout bounds every call to AdProvider, whatever the caller's own
+// deadline (default [GetAdsTimeout]). The breaker's default deadline applies
+// only to calls without one, and a caller willing to wait 30 seconds for
+// recommendations should still get house ads after a third of a second when
+// AdProvider hangs.
+func WithAdsTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.adsTimeout = d
+		}
+	}
+}
+
+// WithDatabaseTimeout bounds every database call of a request, whatever the
+// caller's own deadline (default two seconds), so a hung database turns into
+// a failure (and a last good answer) rather than a wait as long as the
+// caller's patience.
+func WithDatabaseTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.dbTimeout = d
 		}
 	}
 }

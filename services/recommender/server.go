@@ -50,7 +50,9 @@ func NewServer(st *store.Store, ads AdsClient, opts ...Option) *Server {
 
 // GetProduct implements recommender.v1.RecommenderService.
 func (s *Server) GetProduct(ctx context.Context, req *recommenderv1.GetProductRequest) (*recommenderv1.GetProductResponse, error) {
-	p, err := s.store.GetProduct(ctx, req.GetAsin())
+	dbCtx, cancel := s.dbContext(ctx)
+	defer cancel()
+	p, err := s.store.GetProduct(dbCtx, req.GetAsin())
 	if err != nil {
 		return nil, s.errorStatus(ctx, err, "product")
 	}
@@ -59,7 +61,9 @@ func (s *Server) GetProduct(ctx context.Context, req *recommenderv1.GetProductRe
 
 // ListProducts implements recommender.v1.RecommenderService.
 func (s *Server) ListProducts(ctx context.Context, req *recommenderv1.ListProductsRequest) (*recommenderv1.ListProductsResponse, error) {
-	ps, next, err := s.store.ListProducts(ctx, store.ListProductsParams{
+	dbCtx, cancel := s.dbContext(ctx)
+	defer cancel()
+	ps, next, err := s.store.ListProducts(dbCtx, store.ListProductsParams{
 		PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Category: req.GetCategory(),
 	})
 	if err != nil {
@@ -73,7 +77,9 @@ func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreatePro
 	if req.GetProduct().GetAsin() == "" {
 		return nil, status.Error(codes.InvalidArgument, "product.asin is required")
 	}
-	p, err := s.store.CreateProduct(ctx, req.GetProduct())
+	dbCtx, cancel := s.dbContext(ctx)
+	defer cancel()
+	p, err := s.store.CreateProduct(dbCtx, req.GetProduct())
 	if err != nil {
 		return nil, s.errorStatus(ctx, err, "product")
 	}
@@ -82,7 +88,9 @@ func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreatePro
 
 // ListReviews implements recommender.v1.RecommenderService.
 func (s *Server) ListReviews(ctx context.Context, req *recommenderv1.ListReviewsRequest) (*recommenderv1.ListReviewsResponse, error) {
-	rs, next, err := s.store.ListReviews(ctx, store.ListReviewsParams{
+	dbCtx, cancel := s.dbContext(ctx)
+	defer cancel()
+	rs, next, err := s.store.ListReviews(dbCtx, store.ListReviewsParams{
 		ASIN: req.GetAsin(), PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
 	})
 	if err != nil {
@@ -106,7 +114,9 @@ func (s *Server) CreateReview(ctx context.Context, req *recommenderv1.CreateRevi
 	case r.GetAsin() == "" || r.GetReviewerId() == "":
 		return nil, status.Error(codes.InvalidArgument, "review.asin and review.reviewer_id are required")
 	}
-	created, err := s.store.CreateReview(ctx, r, req.GetRequestId())
+	dbCtx, cancel := s.dbContext(ctx)
+	defer cancel()
+	created, err := s.store.CreateReview(dbCtx, r, req.GetRequestId())
 	if err != nil {
 		return nil, s.errorStatus(ctx, err, "review")
 	}
@@ -128,7 +138,9 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 	go func() {
 		adsDone <- s.fetchAds(ctx, &recommenderv1.GetAdsRequest{Asin: req.GetAsin()}, true)
 	}()
-	recs, err := s.store.Recommend(ctx, store.RecommendParams{ASIN: key.asin, ReviewerID: key.reviewer, MaxResults: key.max})
+	dbCtx, cancel := s.dbContext(ctx)
+	defer cancel()
+	recs, err := s.store.Recommend(dbCtx, store.RecommendParams{ASIN: key.asin, ReviewerID: key.reviewer, MaxResults: key.max})
 	ads := <-adsDone
 
 	resp := &recommenderv1.ListRecommendationsResponse{Recommendations: recs, Ads: ads.ads}
@@ -152,6 +164,11 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 		resp.Degraded = append(resp.Degraded, ads.degraded)
 	}
 	return resp, nil
+}
+
+// dbContext bounds a request's database work; see [WithDatabaseTimeout].
+func (s *Server) dbContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opts.dbTimeout)
 }
 
 // errorStatus maps a store error to the status a caller sees: the store's

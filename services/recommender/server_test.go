@@ -1,7 +1,6 @@
 package recommender_test
 
 import (
-	"context"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -18,7 +17,7 @@ import (
 // validation interceptor the service runs with.
 func TestCatalogRPCs(t *testing.T) {
 	e := newEnv(t, pgtest.Shared(t).NewDatabase(t), false)
-	ctx := context.Background()
+	ctx := testContext(t)
 	c := e.client
 	p := &recommenderv1.Product{Asin: "B000000001", Title: "Gel pens", Brand: "Pilot",
 		Categories: []*recommenderv1.CategoryPath{{Path: []string{"Office Products", "Pens"}}},
