@@ -3,6 +3,7 @@ package recommender
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"unicode"
 
@@ -68,7 +69,11 @@ func (s *Server) fetchAds(ctx context.Context, req *recommenderv1.GetAdsRequest,
 		return adsAnswer{err: err}
 	}
 	r := reason(err)
-	s.opts.logger.WarnContext(ctx, "serving house ads", "reason", r, "error", err)
+	level := slog.LevelWarn
+	if r == ReasonCircuitOpen {
+		level = slog.LevelDebug // the breaker already logged its opening; one line per request is noise
+	}
+	s.opts.logger.Log(ctx, level, "serving house ads", "reason", r, "error", err)
 	return s.houseAnswer(req, r)
 }
 

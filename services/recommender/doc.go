@@ -37,6 +37,12 @@
 // to the caller, whose context keys it was; ListRecommendations, whose
 // recommendations are still good, serves house ads marked "invalid_argument".
 //
+// Every AdProvider call is also capped by [WithAdsTimeout], whatever the
+// caller's deadline: the breaker's default deadline applies only to calls
+// that have none, and a caller prepared to wait long for recommendations must
+// still get house ads quickly from a hanging AdProvider. Database calls are
+// capped likewise ([WithDatabaseTimeout]).
+//
 // # The database and the last good answer
 //
 // The store runs over pgbreaker.DB, so while the database is down its breaker
