@@ -41,8 +41,9 @@ type Defaults struct {
 
 // LoadConfig reads the environment through getenv, then parses args (without
 // the program name) as flags that override it. -h prints the flags with
-// their environment variables to stderr and returns flag.ErrHelp.
-func LoadConfig(name string, d Defaults, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+// their environment variables to stderr and returns flag.ErrHelp. A service
+// adds flags of its own with extra, which is called before parsing.
+func LoadConfig(name string, d Defaults, args []string, getenv func(string) string, stderr io.Writer, extra ...func(*flag.FlagSet)) (Config, error) {
 	up := strings.ToUpper(name)
 	env := func(key, def string) string {
 		if v := getenv(key); v != "" {
@@ -77,6 +78,9 @@ func LoadConfig(name string, d Defaults, args []string, getenv func(string) stri
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", cfg.TLSKeyFile, "server key file (TLS_KEY_FILE)")
 	fs.StringVar(&cfg.TLSCAFile, "tls-ca", cfg.TLSCAFile, "CA file that verifies dialled servers (TLS_CA_FILE)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on the graceful drain at shutdown")
+	for _, add := range extra {
+		add(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 	"github.com/breakwater/breakwater/internal/pgtest"
 	"github.com/breakwater/breakwater/services/recommender"
@@ -33,22 +36,26 @@ func env(kv ...string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
-func TestConfigFromEnv(t *testing.T) {
-	cfg, err := configFromEnv(env("DATABASE_URL", "postgres://a/b"), io.Discard)
-	if err != nil || cfg.addr != ":8000" || cfg.adProviderTarget != "localhost:8001" || cfg.databaseURL != "postgres://a/b" {
+func TestLoadConfig(t *testing.T) {
+	cfg, err := loadConfig(nil, env("DATABASE_URL", "postgres://a/b"), io.Discard)
+	if err != nil || cfg.GRPCAddr != ":8000" || cfg.AdminAddr != ":9000" || cfg.adProviderTarget != "localhost:8001" || cfg.DatabaseURL != "postgres://a/b" {
 		t.Errorf("defaults: %+v, %v", cfg, err)
 	}
-	cfg, err = configFromEnv(env("DATABASE_URL", "postgres://a/b", "RECOMMENDER_DATABASE_URL", "postgres://c/d",
+	cfg, err = loadConfig(nil, env("DATABASE_URL", "postgres://a/b", "RECOMMENDER_DATABASE_URL", "postgres://c/d",
 		"RECOMMENDER_ADDR", "127.0.0.1:9", "ADPROVIDER_TARGET", "ads:1", "LOG_FORMAT", "json"), io.Discard)
-	if err != nil || cfg.databaseURL != "postgres://c/d" || cfg.addr != "127.0.0.1:9" || cfg.adProviderTarget != "ads:1" {
+	if err != nil || cfg.DatabaseURL != "postgres://c/d" || cfg.GRPCAddr != "127.0.0.1:9" || cfg.adProviderTarget != "ads:1" {
 		t.Errorf("overrides: %+v, %v", cfg, err)
+	}
+	cfg, err = loadConfig([]string{"-adprovider", "ads:2", "-addr", ":7"}, env("DATABASE_URL", "postgres://a/b", "ADPROVIDER_TARGET", "ads:1"), io.Discard)
+	if err != nil || cfg.adProviderTarget != "ads:2" || cfg.GRPCAddr != ":7" {
+		t.Errorf("flags: %+v, %v", cfg, err)
 	}
 	for name, getenv := range map[string]func(string) string{
 		"no database":    env(),
 		"bad log format": env("DATABASE_URL", "postgres://a/b", "LOG_FORMAT", "xml"),
 		"bad log level":  env("DATABASE_URL", "postgres://a/b", "LOG_LEVEL", "loud"),
 	} {
-		if _, err := configFromEnv(getenv, io.Discard); err == nil {
+		if _, err := loadConfig(nil, getenv, io.Discard); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -58,18 +65,23 @@ func TestConfigFromEnv(t *testing.T) {
 // it migrates, loads the sample catalog, turns SERVING, answers with house
 // ads, and stops cleanly when its context ends.
 func TestServe(t *testing.T) {
-	cfg, err := configFromEnv(env("DATABASE_URL", pgtest.Shared(t).NewDatabase(t), "LOG_LEVEL", "error"), io.Discard)
+	cfg, err := loadConfig(nil, env("DATABASE_URL", pgtest.Shared(t).NewDatabase(t), "LOG_LEVEL", "error",
+		"ADPROVIDER_TARGET", "127.0.0.1:1"), io.Discard) // nothing listens on port 1
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.addr = "127.0.0.1:0"
-	cfg.adProviderTarget = "127.0.0.1:1" // nothing listens there
-	addrCh := make(chan string, 1)
-	cfg.onListen = func(a string) { addrCh <- a }
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var serveErr error
-	wg.Go(func() { serveErr = serve(ctx, cfg) })
+	wg.Go(func() { serveErr = start(ctx, cfg, grpcLis, adminLis) })
 	defer func() {
 		cancel()
 		wg.Wait()
@@ -77,7 +89,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("serve: %v", serveErr)
 		}
 	}()
-	conn, err := grpc.NewClient(<-addrCh, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +120,28 @@ func TestServe(t *testing.T) {
 	ads, err := c.GetAds(ctx, &recommenderv1.GetAdsRequest{})
 	if err != nil || len(ads.Ads) != 3 || len(ads.Degraded) != 1 || ads.Degraded[0].Fallback != recommender.FallbackHouseAds {
 		t.Errorf("GetAds without AdProvider = %v, %v; want house ads, degraded", ads, err)
+	}
+
+	// Both breakers are listed by the admin service and on the admin page.
+	list, err := breakerv1.NewBreakerAdminServiceClient(conn).ListBreakers(ctx, &breakerv1.ListBreakersRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[breakerv1.BreakerKind]bool{}
+	for _, b := range list.GetBreakers() {
+		kinds[b.GetKind()] = true
+	}
+	if !kinds[breakerv1.BreakerKind_BREAKER_KIND_DATABASE] || !kinds[breakerv1.BreakerKind_BREAKER_KIND_GRPC_METHOD] {
+		t.Errorf("ListBreakers = %v; want the database breaker and the GetAds breaker", list)
+	}
+	resp, err := http.Get("http://" + adminLis.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `breakwater_breaker_state{breaker="recommender/postgres"`) || !strings.Contains(string(body), "grpc_client_handled_total") {
+		t.Errorf("/metrics lacks breaker or gRPC client metrics")
 	}
 }
 

@@ -3,25 +3,22 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/reflection"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
-	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/pgbreaker"
 	"github.com/breakwater/breakwater/internal/database"
-	"github.com/breakwater/breakwater/internal/validate"
+	"github.com/breakwater/breakwater/internal/serve"
 	"github.com/breakwater/breakwater/services/recommender"
 	"github.com/breakwater/breakwater/services/recommender/catalogcsv"
 	"github.com/breakwater/breakwater/services/recommender/migrations"
@@ -35,75 +32,79 @@ const (
 	// admin service, like AdProvider's "adprovider/postgres".
 	dbBreakerName  = "recommender/postgres"
 	maxPrepareWait = 10 * time.Second
-	drainTimeout   = 10 * time.Second
 )
 
 var serviceName = recommenderv1.RecommenderService_ServiceDesc.ServiceName
 
-// serve runs the Recommender until ctx ends. It starts whether or not the
+// config is the serving configuration: internal/serve's, plus the
+// AdProvider to dial.
+type config struct {
+	serve.Config
+	adProviderTarget string
+	logger           *slog.Logger
+}
+
+var defaults = serve.Defaults{GRPCAddr: ":8000", AdminAddr: ":9000"}
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	target := or(getenv("ADPROVIDER_TARGET"), "localhost:8001")
+	sc, err := serve.LoadConfig("recommender", defaults, args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&target, "adprovider", target, "AdProvider target to dial (ADPROVIDER_TARGET)")
+	})
+	if err != nil {
+		return config{}, err
+	}
+	if sc.DatabaseURL == "" {
+		return config{}, errors.New("no database: set DATABASE_URL or RECOMMENDER_DATABASE_URL (or -database-url)")
+	}
+	return config{Config: sc, adProviderTarget: target, logger: serve.NewLogger(sc, stderr)}, nil
+}
+
+// start runs the Recommender until ctx ends. It starts whether or not the
 // database or AdProvider is up: the schema is migrated and the sample catalog
 // loaded in the background, with health NOT_SERVING for the service until
-// then; GetAds works from the start (house ads at worst).
-func serve(ctx context.Context, cfg config) error {
+// then; GetAds works from the start (house ads at worst). Tests pass
+// listeners they opened; nil means the configured addresses.
+func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) error {
 	log := cfg.logger
-	setOpts := []breaker.SetOption{
-		breaker.WithListener(breaker.NewSlogListener(log), breaker.EventStateChange),
-	}
-	if cfg.breakerConfig != "" {
-		bc, err := breaker.LoadConfig(cfg.breakerConfig)
-		if err != nil {
-			return fmt.Errorf("breaker config: %w", err)
-		}
-		setOpts = append(setOpts, breaker.WithConfig(bc))
-	} else {
+	var opts []serve.Option
+	if cfg.BreakerConfig == "" {
 		// Code settings win over a file's at the same specificity, so the
 		// defaults apply only when no file is given.
-		setOpts = append(setOpts, recommender.AdProviderBreakers())
+		opts = append(opts, serve.WithBreakerOptions(recommender.AdProviderBreakers()))
 	}
-	set := breaker.NewSet(setOpts...)
-	defer set.Close()
-
-	pool, err := database.Open(ctx, cfg.databaseURL, schema, database.WithApplicationName("recommender"))
+	srv, err := serve.New(cfg.Config, log, opts...)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	db := pgbreaker.New(pool, set, pgbreaker.WithName(dbBreakerName))
 
-	// Dialled once for the process; the breaker interceptor and the retry
-	// policy ride on the connection (TLS is not wired yet: plaintext).
-	conn, err := recommender.DialAdProvider(cfg.adProviderTarget, set,
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	pool, err := database.Open(ctx, cfg.DatabaseURL, schema, database.WithApplicationName("recommender"))
 	if err != nil {
+		srv.Breakers().Close()
+		return err
+	}
+	defer pool.Close()
+	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(dbBreakerName))
+
+	// Dialled once for the process: transport credentials and client
+	// metrics from serve, then the breaker interceptor and the retry policy.
+	dialOpts, err := srv.DialOptions()
+	if err != nil {
+		srv.Breakers().Close()
+		return err
+	}
+	conn, err := recommender.DialAdProvider(cfg.adProviderTarget, srv.Breakers(), dialOpts...)
+	if err != nil {
+		srv.Breakers().Close()
 		return fmt.Errorf("adprovider client: %w", err)
 	}
 	defer conn.Close()
 
-	v, err := validate.NewValidator(recommenderv1.File_recommender_v1_recommender_proto.Services().Get(0))
-	if err != nil {
-		return err
-	}
-	gs := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(validate.UnaryServerInterceptor(v)),
-		grpc.ChainStreamInterceptor(validate.StreamServerInterceptor(v)),
-	)
-	recommenderv1.RegisterRecommenderServiceServer(gs, recommender.NewServer(store.New(db),
+	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db),
 		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log)))
-	hs := health.NewServer()
-	hs.SetServingStatus("", healthpb.HealthCheckResponse_SERVING) // the process is up
+	hs := srv.Health()
 	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
-	healthpb.RegisterHealthServer(gs, hs)
-	reflection.Register(gs)
-
-	lis, err := net.Listen("tcp", cfg.addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	log.Info("recommender listening", "addr", lis.Addr().String(),
-		"database", database.Redact(cfg.databaseURL), "adprovider", cfg.adProviderTarget)
-	if cfg.onListen != nil {
-		cfg.onListen(lis.Addr().String())
-	}
+	log.Info("recommender starting", "database", database.Redact(cfg.DatabaseURL), "adprovider", cfg.adProviderTarget)
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -112,30 +113,12 @@ func serve(ctx context.Context, cfg config) error {
 			hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_SERVING)
 		}
 	})
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- gs.Serve(lis) }()
+	defer func() { stopBG(); wg.Wait() }()
 
-	select {
-	case err = <-serveErr:
-	case <-ctx.Done():
-		log.Info("shutting down")
+	if grpcLis != nil {
+		return srv.Serve(ctx, grpcLis, adminLis)
 	}
-	hs.Shutdown() // NOT_SERVING everywhere before draining
-	stopBG()
-	wg.Wait()
-	drained := make(chan struct{})
-	go func() { gs.GracefulStop(); close(drained) }()
-	select {
-	case <-drained:
-	case <-time.After(drainTimeout):
-		log.Warn("drain timed out; closing connections", "timeout", drainTimeout)
-		gs.Stop()
-		<-drained
-	}
-	if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-		return fmt.Errorf("serve: %w", err)
-	}
-	return nil
+	return srv.Run(ctx)
 }
 
 // prepare migrates the schema and loads the sample catalog into an empty
