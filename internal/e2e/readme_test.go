@@ -120,11 +120,7 @@ func TestREADMEGrpcurl(t *testing.T) {
 	s.restoreBreakersAtEnd(t)
 
 	// The README's addresses are make run-all's; the system's are its own.
-	// Breaker names carry the AdProvider target, so 127.0.0.1:8001 moves too.
-	addrs := strings.NewReplacer(
-		"localhost:8000", s.recAddr, "127.0.0.1:8000", s.recAddr,
-		"localhost:8001", s.adAddr, "127.0.0.1:8001", s.adAddr,
-	)
+	addrs := strings.NewReplacer("localhost:8000", s.recAddr, "localhost:8001", s.adAddr)
 	env := append(os.Environ(),
 		"PATH="+s.bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"ADMIN_TOKEN="+adminToken,
