@@ -37,6 +37,23 @@ func TestNodeClient(t *testing.T) {
 	}
 	nodeBuilt = true
 	t.Logf("npm test: %s", nodeSummary(out))
+
+	// The tour the README shows (`npm start -- --break`), compiled above.
+	out, err = s.run(t, dir, nil, "node", "dist/examples/node-client/src/main.js", "--break")
+	if err != nil {
+		t.Fatalf("the example program: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"Products:", "Recommended with ", "Degraded: no, a full answer",
+		"(same id: no duplicate)", "review.overall: must be",
+		"adprovider/postgres: CLOSED, mode AUTO", "recommender/postgres: CLOSED, mode AUTO",
+		"rejected by breaker adprovider/postgres; retry when an operator says so",
+		"Degraded: adprovider failed", "served house_ads", "back to AUTO",
+	} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("the example program's output has no %q:\n%s", want, out)
+		}
+	}
 }
 
 // nodeClient returns the example's directory once its packages are
@@ -79,9 +96,16 @@ func npmStale(dir string) bool {
 // environment, plus extra.
 func (s *system) npm(t *testing.T, dir string, extra []string, args ...string) ([]byte, error) {
 	t.Helper()
+	return s.run(t, dir, extra, "npm", args...)
+}
+
+// run runs a program in dir with the system's addresses and token in its
+// environment, plus extra, and returns its output.
+func (s *system) run(t *testing.T, dir string, extra []string, name string, args ...string) ([]byte, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), nodeTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "npm", args...)
+	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(),
 		"RECOMMENDER_ADDR="+s.recAddr,

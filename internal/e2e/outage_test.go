@@ -81,8 +81,8 @@ func TestDatabaseOutage(t *testing.T) {
 			}
 			nodeBuilt = true
 		}
-		out, err := s.npm(t, dir, []string{"BREAKWATER_DATABASE_DOWN=1"},
-			"exec", "--", "node", "--test", "--test-reporter=spec", "dist/examples/node-client/test/outage.test.js")
+		out, err := s.run(t, dir, []string{"BREAKWATER_DATABASE_DOWN=1"},
+			"node", "--test", "--test-reporter=spec", "dist/examples/node-client/test/outage.test.js")
 		if err != nil {
 			t.Fatalf("node --test outage.test.js: %v\n%s", err, out)
 		}
