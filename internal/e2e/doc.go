@@ -31,12 +31,16 @@
 // addresses, $ADMIN_TOKEN set), and checks each answer against a table keyed
 // by a part of the line. A README line without an entry fails the test, and
 // so does an entry no line uses: the README cannot drift from the services.
+// TestREADMECallsEveryRPC checks, from the generated descriptors, that the
+// README calls every RPC of every service (BreakerAdminService on both
+// ports), so a new RPC needs a README line too.
 //
 // # The Node client
 //
 // TestNodeClient runs `npm ci` (when node_modules is missing or older than
 // package-lock.json) and `npm test` in examples/node-client, with
-// RECOMMENDER_ADDR, ADPROVIDER_ADDR and ADMIN_TOKEN pointing at the system.
+// RECOMMENDER_ADDR, ADPROVIDER_ADDR and ADMIN_TOKEN pointing at the system,
+// then the example program itself (`--break`) and checks what it prints.
 // It is skipped, saying why, only when node or npm is not installed.
 //
 // # Outages
