@@ -7,6 +7,9 @@
 #   3. Database stopped     -> AdProvider's database breaker opens; Recommender
 #                              degrades (house ads, last good recommendations).
 #   4. Database back        -> every breaker closes.
+# Short open timeouts, so that recovery shows within seconds; make run-all
+# uses deploy/breakers.json, the production-like settings.
+export BREAKER_CONFIG="${BREAKER_CONFIG:-$(cd "$(dirname "$0")" && pwd)/demo-breakers.json}"
 source "$(dirname "$0")/lib.sh"
 
 trap 'echo; stop_all; exit 130' INT TERM
@@ -17,8 +20,8 @@ ASIN="$(sample_asin)"
 
 # breakers ADDR prints "name=state" for each breaker of a service, short.
 breakers() {
-  grpcurl -plaintext -max-time 2 "$1" breaker.v1.BreakerAdminService/ListBreakers 2>/dev/null |
-    awk -F'"' '/"name":/ {n=$4; sub(/.*\//, "", n)} /"state":/ {s=$4; sub(/BREAKER_STATE_/, "", s); printf "%s=%s ", n, tolower(s)}'
+  grpcurl -plaintext -connect-timeout 0.3 -max-time 2 "$1" breaker.v1.BreakerAdminService/ListBreakers 2>/dev/null |
+    awk -F'"' '/"name":/ {n=$4; sub(/.*\//, "", n)} /"state":/ {s=$4; sub(/BREAKER_STATE_/, "", s); printf "%s=%s ", n, tolower(s)}' || true # a stopped service has no breakers to show
 }
 
 # summary turns a grpcurl answer (or error) into a few words.
@@ -50,20 +53,20 @@ row() { # row CALL ANSWER
 get_ads() {
   local t0 t1 out
   t0=$(date +%s%N)
-  out="$(grpcurl -plaintext -max-time 5 -d '{"context_keys": ["pens"], "max_ads": 3}' "$RECOMMENDER_ADDR" recommender.v1.RecommenderService/GetAds 2>&1 || true)"
+  out="$(grpcurl -plaintext -connect-timeout 0.3 -max-time 5 -d '{"context_keys": ["pens"], "max_ads": 3}' "$RECOMMENDER_ADDR" recommender.v1.RecommenderService/GetAds 2>&1 || true)"
   t1=$(date +%s%N)
   row "Recommender.GetAds ($(( (t1 - t0) / 1000000 )) ms)" "$(summary "$out")"
 }
 
 recommend() {
   local out
-  out="$(grpcurl -plaintext -max-time 5 -d "{\"asin\": \"$ASIN\", \"max_results\": 3}" "$RECOMMENDER_ADDR" recommender.v1.RecommenderService/ListRecommendations 2>&1 || true)"
+  out="$(grpcurl -plaintext -connect-timeout 0.3 -max-time 5 -d "{\"asin\": \"$ASIN\", \"max_results\": 3}" "$RECOMMENDER_ADDR" recommender.v1.RecommenderService/ListRecommendations 2>&1 || true)"
   row "Recommender.ListRecommendations" "$(summary "$out")"
 }
 
 direct_ads() {
   local out
-  out="$(grpcurl -plaintext -max-time 5 -d '{"context_keys": ["pens"]}' "$ADPROVIDER_ADDR" adprovider.v1.AdProviderService/GetAds 2>&1 || true)"
+  out="$(grpcurl -plaintext -connect-timeout 0.3 -max-time 5 -d '{"context_keys": ["pens"]}' "$ADPROVIDER_ADDR" adprovider.v1.AdProviderService/GetAds 2>&1 || true)"
   row "AdProvider.GetAds" "$(summary "$out")"
 }
 
@@ -74,7 +77,11 @@ until_open() {
   local i
   for i in $(seq 1 40); do
     "$@"
-    if { breakers "$RECOMMENDER_ADDR"; breakers "$ADPROVIDER_ADDR"; } | grep -q '=open'; then return 0; fi
+    # Into a variable first: with pipefail, grep -q ending the pipe early
+    # would make the pipeline fail.
+    local states
+    states="$(breakers "$RECOMMENDER_ADDR"; breakers "$ADPROVIDER_ADDR")"
+    if [[ "$states" == *"=open"* ]]; then return 0; fi
   done
   echo "(no breaker opened after 40 calls)"
 }
@@ -84,7 +91,9 @@ until_closed() {
   local i
   for i in $(seq 1 60); do
     "$@"
-    if ! { breakers "$RECOMMENDER_ADDR"; breakers "$ADPROVIDER_ADDR"; } | grep -q 'open'; then return 0; fi
+    local states
+    states="$(breakers "$RECOMMENDER_ADDR"; breakers "$ADPROVIDER_ADDR")"
+    if [[ "$states" != *open* ]]; then return 0; fi
     sleep 0.5
   done
   echo "(breakers still not closed after 30 s)"
@@ -116,7 +125,7 @@ wait "${PIDS[postgres]}" 2>/dev/null || true
 unset 'PIDS[postgres]'
 say "database stopped"
 until_open eval 'direct_ads; get_ads; recommend'
-direct_ads; get_ads; recommend
+for _ in 1 2 3; do recommend; done # Recommender's own database breaker opens too
 
 step "4. Database back: every breaker closes, answers are full again"
 start_postgres

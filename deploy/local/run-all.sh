@@ -18,7 +18,7 @@ breakwater is up. Try:
   $G -plaintext -d '{"asin": "$(sample_asin)", "max_results": 3}' $RECOMMENDER_ADDR recommender.v1.RecommenderService/ListRecommendations
   $G -plaintext -d '{"context_keys": ["pens"]}' $RECOMMENDER_ADDR recommender.v1.RecommenderService/GetAds
   $G -plaintext $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/ListBreakers
-  $G -plaintext -H 'authorization: Bearer $ADMIN_TOKEN' -d '{"name": "$ADPROVIDER_ADDR/adprovider.v1.AdProviderService/GetAds", "mode": "BREAKER_MODE_FORCED_OPEN"}' $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/SetBreakerMode
+  $G -plaintext -H 'authorization: Bearer $ADMIN_TOKEN' -d '{"name": "adprovider/adprovider.v1.AdProviderService/GetAds", "mode": "BREAKER_MODE_FORCED_OPEN"}' $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/SetBreakerMode
 
 Breakers, live:  http://$RECOMMENDER_ADMIN_ADDR/breakers   http://$ADPROVIDER_ADMIN_ADDR/breakers
 Metrics:         http://$RECOMMENDER_ADMIN_ADDR/metrics    http://$ADPROVIDER_ADMIN_ADDR/metrics

@@ -510,3 +510,34 @@ func TestRetriesRunInsideTheBreaker(t *testing.T) {
 		t.Fatalf("backend saw %d attempts, want 6: the rejected call was retried", got)
 	}
 }
+
+// TestMethodBreakerIsTheInterceptorsBreaker: a breaker created ahead of
+// traffic is the one the interceptor then counts and obeys.
+func TestMethodBreakerIsTheInterceptorsBreaker(t *testing.T) {
+	set := NewSet()
+	defer set.Close()
+	const method = "/pkg.Svc/Get"
+	pre := set.MethodBreaker("backend", method)
+	if s := pre.Snapshot(); s.Kind != KindGRPC || s.Target != "backend" || s.Method != method || s.Name != "backend/pkg.Svc/Get" {
+		t.Fatalf("pre-created breaker: %+v", s)
+	}
+	if got, ok := set.Get("backend/pkg.Svc/Get"); !ok || got != pre {
+		t.Fatal("Get does not find the pre-created breaker")
+	}
+	intercept := UnaryClientInterceptor(set, WithTarget("backend"))
+	invoked := 0
+	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
+		invoked++
+		return nil
+	}
+	if err := intercept(context.Background(), method, nil, nil, nil, invoker); err != nil {
+		t.Fatal(err)
+	}
+	if s := pre.Snapshot(); s.Successes != 1 {
+		t.Fatalf("the interceptor counted elsewhere: %+v", s)
+	}
+	pre.SetMode(ModeForcedOpen)
+	if err := intercept(context.Background(), method, nil, nil, nil, invoker); !errors.Is(err, ErrOpen) || invoked != 1 {
+		t.Fatalf("forcing the pre-created breaker open did not stop the call: err %v, invoked %d", err, invoked)
+	}
+}

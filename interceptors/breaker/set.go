@@ -81,6 +81,15 @@ func (s *Set) now() int64 {
 
 func (s *Set) timeAt(now int64) time.Time { return s.base.Add(time.Duration(now)) }
 
+// MethodBreaker returns the breaker the client interceptors use for calls of
+// fullMethod ("/pkg.Service/Method") to target, creating it if needed.
+// Interceptors create breakers on a method's first call; a service calls
+// this at dial time so that operators can see, and force, every breaker
+// before any traffic.
+func (s *Set) MethodBreaker(target, fullMethod string) *Breaker {
+	return s.grpcBreaker(target, fullMethod)
+}
+
 // grpcBreaker finds the breaker of (target, full method), creating it on
 // first use.
 func (s *Set) grpcBreaker(target, method string) *Breaker {

@@ -40,7 +40,16 @@ func DialAdProvider(target string, set *breaker.Set, opts ...grpc.DialOption) (*
 		grpc.WithDefaultServiceConfig(adProviderServiceConfig),
 		grpc.WithChainUnaryInterceptor(breaker.UnaryClientInterceptor(set, breaker.WithTarget(AdProviderTarget))),
 	}
-	return grpc.NewClient(target, append(base, opts...)...)
+	conn, err := grpc.NewClient(target, append(base, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	// Every method's breaker exists from the start, so operators can see and
+	// force it before the first call.
+	for _, m := range adproviderv1.AdProviderService_ServiceDesc.Methods {
+		set.MethodBreaker(AdProviderTarget, "/"+adproviderv1.AdProviderService_ServiceDesc.ServiceName+"/"+m.MethodName)
+	}
+	return conn, nil
 }
 
 // GetAdsTimeout is the default deadline of a GetAds call to AdProvider: ads
