@@ -80,8 +80,9 @@ breaking: deps ## Check proto/ for breaking changes against main (origin/main in
 	  $(BUF) breaking --against .build/against
 
 .PHONY: go-test
-go-test: ## go test -race ./... (the Go tests alone).
-	$(GO) test -race -count=1 -timeout 20m ./...
+go-test: ## go test -race ./... (the Go tests alone); screenshots and other artifacts land in .build/test-output.
+	@mkdir -p .build/test-output
+	$(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
 
 .PHONY: test-deploy
 test-deploy: ## Validate deploy/: Dockerfile, compose.yaml, kustomize base, breakers.json (own go.mod).
