@@ -17,6 +17,8 @@ BUF       := $(TOOL) buf
 PROTOVALIDATE_VERSION := v1.2.2
 PROTOVALIDATE_DIR      = $(shell $(GO) mod download -json github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')
 VALIDATE_PROTO        := .build/protovalidate/buf/validate/validate.proto
+# The API with its comments, embedded for server reflection (internal/apidesc).
+API_IMAGE             := internal/apidesc/api.binpb
 
 GO_SOURCES = $(shell git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')
 BENCH_COUNT ?= 6
@@ -41,18 +43,19 @@ node_modules/.bin/protoc-gen-es: package.json package-lock.json
 deps: $(VALIDATE_PROTO) node_modules/.bin/protoc-gen-es ## Fetch pinned generators and validate.proto.
 
 .PHONY: generate
-generate: deps ## Regenerate gen/go and gen/ts from proto/.
+generate: deps ## Regenerate gen/go, gen/ts and the reflection image from proto/.
 	rm -rf gen/go gen/ts
 	$(BUF) generate
-	@echo "generated gen/go and gen/ts"
+	$(BUF) build proto --exclude-imports -o $(API_IMAGE)
+	@echo "generated gen/go, gen/ts and $(API_IMAGE)"
 
 .PHONY: check-generate
-check-generate: generate ## Regenerate and fail if anything under gen/ changed.
-	@if [ -n "$$(git status --porcelain -- gen)" ]; then \
-	  echo "gen/ is stale: run 'make generate' and commit the result"; \
-	  git status --short -- gen; git --no-pager diff --stat -- gen; exit 1; \
+check-generate: generate ## Regenerate and fail if anything generated changed.
+	@if [ -n "$$(git status --porcelain -- gen $(API_IMAGE))" ]; then \
+	  echo "generated code is stale: run 'make generate' and commit the result"; \
+	  git status --short -- gen $(API_IMAGE); git --no-pager diff --stat -- gen $(API_IMAGE); exit 1; \
 	fi
-	@echo "gen/ is up to date"
+	@echo "generated code is up to date"
 
 ## ---- checks ----
 

@@ -21,6 +21,8 @@ import (
 	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
@@ -138,7 +140,6 @@ func TestServesTheCommonSurface(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = stream.CloseSend()
 	var listed []string
 	for _, s := range refl.GetListServicesResponse().GetService() {
 		listed = append(listed, s.GetName())
@@ -147,6 +148,28 @@ func TestServesTheCommonSurface(t *testing.T) {
 		if !strings.Contains(strings.Join(listed, " "), want) {
 			t.Errorf("reflection does not list %s: %v", want, listed)
 		}
+	}
+
+	// Reflection serves the API's comments (grpcurl describe shows them).
+	if err := stream.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_FileContainingSymbol{
+		FileContainingSymbol: "adprovider.v1.AdProviderService",
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	fileResp, err := stream.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fdp descriptorpb.FileDescriptorProto
+	if err := proto.Unmarshal(fileResp.GetFileDescriptorResponse().GetFileDescriptorProto()[0], &fdp); err != nil {
+		t.Fatal(err)
+	}
+	comments := ""
+	for _, loc := range fdp.GetSourceCodeInfo().GetLocation() {
+		comments += loc.GetLeadingComments()
+	}
+	if !strings.Contains(comments, "GetAds returns the ads for a context") {
+		t.Errorf("reflection serves %s without its comments", fdp.GetName())
 	}
 
 	// Admin HTTP.

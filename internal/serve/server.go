@@ -27,6 +27,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -34,6 +36,7 @@ import (
 	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
 	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/breaker/breakerprom"
+	"github.com/breakwater/breakwater/internal/apidesc"
 	"github.com/breakwater/breakwater/internal/breakeradmin"
 	"github.com/breakwater/breakwater/internal/validate"
 )
@@ -125,7 +128,16 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	}
 	s.grpc = grpc.NewServer(append(serverOpts, o.serverOptions...)...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	// Reflection answers from descriptors that keep the proto comments, so
+	// `grpcurl describe` shows the API's documentation.
+	descs, err := apidesc.NewResolver()
+	if err != nil {
+		s.breakers.Close()
+		return nil, err
+	}
+	refl := reflection.NewServerV1(reflection.ServerOptions{Services: s.grpc, DescriptorResolver: descs})
+	reflectionv1.RegisterServerReflectionServer(s.grpc, refl)
+	reflectionv1alpha.RegisterServerReflectionServer(s.grpc, reflection.NewServer(reflection.ServerOptions{Services: s.grpc, DescriptorResolver: descs}))
 	breakerv1.RegisterBreakerAdminServiceServer(s.grpc, breakeradmin.NewServer(s.breakers, cfg.AdminToken))
 
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry}))

@@ -202,8 +202,9 @@ func (BreakerMode) EnumDescriptor() ([]byte, []int) {
 type Breaker struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The breaker's name: "<target>/<service>/<method>" for a gRPC method, such
-	// as "localhost:8001/adprovider.v1.AdProviderService/GetAds", or
-	// "postgres/<pool>" for a database.
+	// as "adprovider/adprovider.v1.AdProviderService/GetAds" (the target as the
+	// calling service names it), or "<service>/postgres" for a service's
+	// database, such as "recommender/postgres".
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// What the breaker guards.
 	Kind BreakerKind `protobuf:"varint,2,opt,name=kind,proto3,enum=breaker.v1.BreakerKind" json:"kind,omitempty"`

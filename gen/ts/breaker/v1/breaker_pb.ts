@@ -26,8 +26,9 @@ export const file_breaker_v1_breaker: GenFile = /*@__PURE__*/
 export type Breaker = Message<"breaker.v1.Breaker"> & {
   /**
    * The breaker's name: "<target>/<service>/<method>" for a gRPC method, such
-   * as "localhost:8001/adprovider.v1.AdProviderService/GetAds", or
-   * "postgres/<pool>" for a database.
+   * as "adprovider/adprovider.v1.AdProviderService/GetAds" (the target as the
+   * calling service names it), or "<service>/postgres" for a service's
+   * database, such as "recommender/postgres".
    *
    * @generated from field: string name = 1;
    */
