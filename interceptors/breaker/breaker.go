@@ -164,10 +164,7 @@ func (b *Breaker) allowSlow(ph *phase) (Permit, error) {
 // storm of rejections allocates about once per millisecond.
 func (b *Breaker) reject(ph *phase, now int64) error {
 	b.rejections.Add(1)
-	var retry time.Duration
-	if ph.state == StateOpen && ph.mode == ModeAuto {
-		retry = ceilMillis(time.Duration(ph.until - now))
-	}
+	retry := b.retryHint(ph, now)
 	e := ph.rej.Load()
 	if e == nil || e.RetryAfter != retry {
 		e = &OpenError{Breaker: b.name, RetryAfter: retry, Mode: ph.mode}
@@ -180,6 +177,23 @@ func (b *Breaker) reject(ph *phase, now int64) error {
 		b.mu.Unlock()
 	}
 	return e
+}
+
+// retryHint is the RetryInfo delay of a rejection. An open breaker knows
+// when it will probe. The others do not, and still answer with a hint, since
+// a client told nothing tends to retry at once: a forced-open breaker stays
+// open until an operator acts, so clients are told to come back after the
+// first open period; a half-open breaker with every probe out learns its
+// fate within the probe's call timeout.
+func (b *Breaker) retryHint(ph *phase, now int64) time.Duration {
+	switch {
+	case ph.mode == ModeForcedOpen:
+		return ceilMillis(b.cfg.OpenTimeout)
+	case ph.state == StateOpen:
+		return ceilMillis(time.Duration(ph.until - now))
+	default: // half-open, every probe slot taken
+		return ceilMillis(min(b.cfg.Timeout, b.cfg.OpenTimeout))
+	}
 }
 
 func ceilMillis(d time.Duration) time.Duration {

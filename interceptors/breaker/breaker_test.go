@@ -281,8 +281,10 @@ func TestForcedModesStick(t *testing.T) {
 		t.Fatalf("after reset: %v %v", s.State, s.Mode)
 	}
 	var oe *OpenError
-	if err := b.Do(context.Background(), succeed); !errors.As(err, &oe) || oe.Mode != ModeForcedOpen || oe.RetryAfter != 0 {
-		t.Fatalf("err %v", err)
+	// Forced open, the breaker cannot know when it will close, and still
+	// tells callers to wait its first open period rather than retry at once.
+	if err := b.Do(context.Background(), succeed); !errors.As(err, &oe) || oe.Mode != ModeForcedOpen || oe.RetryAfter != b.Settings().OpenTimeout {
+		t.Fatalf("err %v, want a retry hint of %v", err, b.Settings().OpenTimeout)
 	}
 
 	b.SetMode(ModeForcedClosed)
@@ -392,5 +394,22 @@ func TestConcurrentUse(t *testing.T) {
 	s := b.Snapshot()
 	if s.Successes+s.Failures+s.Late+s.Rejections+s.Neutral != 8*500 {
 		t.Fatalf("calls lost: %+v", s)
+	}
+}
+
+// TestHalfOpenFullRejectionHintsTheProbeTimeout: with every probe slot
+// taken, a rejected caller is told to wait about as long as the probe can
+// take, not left without a hint.
+func TestHalfOpenFullRejectionHintsTheProbeTimeout(t *testing.T) {
+	b, clk := tripped(t, WithDefaults(WithTimeout(800*time.Millisecond)))
+	clk.Add(5 * time.Second) // the open period is over: probes may go
+	probe, err := b.Allow()
+	if err != nil {
+		t.Fatalf("first probe rejected: %v", err)
+	}
+	defer probe.Done(nil)
+	var oe *OpenError
+	if _, err := b.Allow(); !errors.As(err, &oe) || oe.RetryAfter != 800*time.Millisecond {
+		t.Fatalf("second caller: %v, want a retry hint of the 800ms call timeout", err)
 	}
 }

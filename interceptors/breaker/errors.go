@@ -27,14 +27,15 @@ const (
 
 // OpenError is the error of a rejected call. As a gRPC status it is
 // UNAVAILABLE with an ErrorInfo (reason CIRCUIT_OPEN, domain breakwater,
-// metadata breaker=<name>) and, when the breaker knows when it will probe
-// again, a RetryInfo with that delay.
+// metadata breaker=<name>) and a RetryInfo with [OpenError.RetryAfter].
 type OpenError struct {
 	// Breaker names the breaker that rejected the call.
 	Breaker string
-	// RetryAfter is the time until the breaker admits probes, rounded up to
-	// the millisecond; zero when unknown (forced open, or half-open with
-	// every probe slot taken).
+	// RetryAfter is how long the caller should wait, rounded up to the
+	// millisecond: for an open breaker, the time until it admits probes;
+	// forced open, the breaker's first open period (it stays open until an
+	// operator acts); half-open with every probe slot taken, the shorter of
+	// the call timeout and that period.
 	RetryAfter time.Duration
 	// Mode is the breaker's mode when it rejected the call.
 	Mode Mode

@@ -249,7 +249,7 @@ func TestOpenErrorCrossesTheWire(t *testing.T) {
 	plain, _ := newSet(t)
 	c := dial(t, target, serve(t, f), plain)
 	_, err := c.Check(context.Background(), checkReq())
-	checkOpenStatus(t, err, "db", 0)
+	checkOpenStatus(t, err, "db", DefaultOpenTimeout)
 }
 
 func checkOpenStatus(t *testing.T, err error, name string, retry time.Duration) {

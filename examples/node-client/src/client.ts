@@ -95,9 +95,10 @@ export interface CircuitOpen {
   /** The name of the breaker that rejected the call. */
   breaker: string;
   /**
-   * How long to wait before retrying, from RetryInfo; undefined when the
-   * service does not know (a breaker forced open by an operator stays open
-   * until someone changes it).
+   * How long to wait before retrying, from RetryInfo: the time until the
+   * breaker probes again, or, for a breaker forced open by an operator, its
+   * first open period (it stays open until someone changes it). Undefined
+   * only if a server sends no RetryInfo.
    */
   retryAfterMs?: number;
 }
@@ -105,8 +106,7 @@ export interface CircuitOpen {
 /**
  * circuitOpen reads a rejection by an open circuit breaker: UNAVAILABLE with
  * an ErrorInfo whose reason is CIRCUIT_OPEN (domain "breakwater", metadata
- * "breaker"), and a RetryInfo when the breaker knows when it will let calls
- * through again. It returns undefined for every other error.
+ * "breaker"), and a RetryInfo saying how long to wait. It returns undefined for every other error.
  *
  * Such a call was never attempted, so it is safe to retry any method after
  * the delay; retrying sooner only gets the same answer.

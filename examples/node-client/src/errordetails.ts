@@ -2,7 +2,7 @@
 // schemas that ConnectError.findDetails() can decode:
 //
 //   ErrorInfo   reason "CIRCUIT_OPEN", domain "breakwater", metadata {breaker}
-//   RetryInfo   how long to wait before retrying, when the breaker knows
+//   RetryInfo   how long to wait before retrying
 //   BadRequest  one field violation per broken request rule
 //
 // Why not generated: breakwater builds without googleapis (the BSR is not
