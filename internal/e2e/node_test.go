@@ -47,7 +47,7 @@ func TestNodeClient(t *testing.T) {
 		"Products:", "Recommended with ", "Degraded: ",
 		"(same id: no duplicate)", "review.overall: must be",
 		"adprovider/postgres: CLOSED, mode AUTO", "recommender/postgres: CLOSED, mode AUTO",
-		"rejected by breaker adprovider/postgres; retry when an operator says so",
+		"rejected by breaker adprovider/postgres; retry in ",
 		"Degraded: adprovider failed", "served house_ads", "back to AUTO",
 	} {
 		if !bytes.Contains(out, []byte(want)) {

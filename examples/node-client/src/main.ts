@@ -95,7 +95,7 @@ async function main(args: string[]): Promise<void> {
       if (open === undefined) {
         throw err;
       }
-      const when = open.retryAfterMs === undefined ? "when an operator says so (forced open)" : `in ${open.retryAfterMs} ms`;
+      const when = open.retryAfterMs === undefined ? "later (no RetryInfo)" : `in ${open.retryAfterMs} ms`;
       console.log(`\nAdProvider GetAds: rejected by breaker ${open.breaker}; retry ${when}`);
     }
     const ads = await c.recommender.getAds({ contextKeys: ["pens"] });
