@@ -72,21 +72,31 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS)
 	return nil
 }
 
-// MigrateWithRetry runs [Migrate] until it succeeds, waiting between attempts
-// with exponential back-off from 100ms up to maxWait. It returns nil once
-// migrated, or the context's error.
+// MigrateWithRetry runs [Migrate] until it succeeds, with [Retry]'s
+// back-off. It returns nil once migrated, or the context's error.
 func MigrateWithRetry(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS, maxWait time.Duration, logger *slog.Logger) error {
+	return Retry(ctx, "schema migration", maxWait, logger, func(ctx context.Context) error {
+		return Migrate(ctx, pool, schema, fsys)
+	})
+}
+
+// Retry runs fn until it returns nil, waiting between attempts with
+// exponential back-off from 100ms up to maxWait and logging each failure as
+// what failed. It returns nil once fn succeeded, or the context's error.
+// Start-up work (migrations, loading sample data) uses it, so that a
+// service started before its database gets there without a restart.
+func Retry(ctx context.Context, what string, maxWait time.Duration, logger *slog.Logger, fn func(context.Context) error) error {
 	wait := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
-		err := Migrate(ctx, pool, schema, fsys)
+		err := fn(ctx)
 		if err == nil {
-			logger.Info("schema migrated", "schema", schema, "attempts", attempt)
+			logger.Info(what+" done", "attempts", attempt)
 			return nil
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		logger.Warn("schema migration failed; retrying", "schema", schema, "attempt", attempt, "retry_in", wait, "err", err)
+		logger.Warn(what+" failed; retrying", "attempt", attempt, "retry_in", wait, "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -27,7 +27,8 @@
 // the root of an fs.FS (each service embeds its own) under a PostgreSQL
 // advisory lock keyed by the schema, so replicas starting together migrate
 // once. [MigrateWithRetry] repeats it with capped exponential back-off until it
-// succeeds or the context ends; services run it in the background and turn
+// succeeds or the context ends ([Retry] does the same for any start-up work,
+// such as loading sample data); services run it in the background and turn
 // their health to SERVING when it returns nil.
 //
 // # Secrets in logs

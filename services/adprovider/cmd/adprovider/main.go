@@ -115,22 +115,14 @@ func prepare(ctx context.Context, pool *pgxpool.Pool, store *adprovider.Store, h
 	if err := database.MigrateWithRetry(ctx, pool, schema, migrations.FS, maxMigrateWait, log); err != nil {
 		return // ctx ended
 	}
-	wait := 100 * time.Millisecond
-	for {
+	err := database.Retry(ctx, "loading the sample inventory", maxMigrateWait, log, func(ctx context.Context) error {
 		n, err := store.LoadSample(ctx)
-		if err == nil {
-			if n > 0 {
-				log.Info("loaded the sample inventory", "ads", n)
-			}
-			break
+		if n > 0 {
+			log.Info("loaded the sample inventory", "ads", n)
 		}
-		log.Warn("loading the sample inventory failed; retrying", "retry_in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, maxMigrateWait)
+		return err
+	})
+	if err == nil {
+		h.SetMigrated()
 	}
-	h.SetMigrated()
 }

@@ -129,23 +129,14 @@ func prepare(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) bool {
 	if err := database.MigrateWithRetry(ctx, pool, schema, migrations.FS, maxPrepareWait, log); err != nil {
 		return false
 	}
-	wait := 100 * time.Millisecond
-	for {
+	err := database.Retry(ctx, "loading the sample catalog", maxPrepareWait, log, func(ctx context.Context) error {
 		loaded, err := samplecatalog.LoadIfEmpty(ctx, store.New(pool), catalogcsv.WithOnSkip(func(file string, err *catalogcsv.RowError) {
 			log.Warn("sample catalog row skipped", "file", file, "err", err)
 		}))
-		if err == nil {
-			if loaded {
-				log.Info("loaded the sample catalog")
-			}
-			return true
+		if loaded {
+			log.Info("loaded the sample catalog")
 		}
-		log.Warn("loading the sample catalog failed; retrying", "retry_in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, maxPrepareWait)
-	}
+		return err
+	})
+	return err == nil
 }
