@@ -30,7 +30,7 @@
 // it (cc.Target(), e.g. "dns:///adprovider:8001"), or as [WithTarget]
 // names it. Two connections to two targets never share a breaker, nor do
 // two methods. Breakers are created on first use ([Set.MethodBreaker] creates
-one ahead of traffic, so operators can see and force it); finding one takes no lock
+// one ahead of traffic, so operators can see and force it); finding one takes no lock
 // and no allocation (a per-interceptor cache compares the method and target
 // strings by pointer, then a copy-on-write map). Named breakers
 // ([Set.Breaker]) are for everything else: one per database pool, say.
