@@ -9,6 +9,7 @@
 //   - The grpcurl suite
 //   - The Node client
 //   - Outages
+//   - make run-all
 //
 // # The system under test
 //
@@ -50,4 +51,12 @@
 // with ErrorInfo CIRCUIT_OPEN and a RetryInfo, first from Go and then from the
 // Node client; after a restart both services recover without one of their
 // own. With TEST_DATABASE_URL (a server the tests do not own) it is skipped.
+//
+// # make run-all
+//
+// TestRunAll runs deploy/local/run-all.sh itself, on free ports and in a run
+// directory of its own: it must bring the system up with a private
+// PostgreSQL, every grpcurl line it prints must work as printed, and SIGTERM
+// must leave no process and no listening port behind. TestRunAllPortInUse
+// checks that a busy port is a one-line error naming the variable to change.
 package e2e
