@@ -72,16 +72,17 @@ direct_ads() {
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# all_states prints every breaker of both services as name=state. Callers
+# match on the string: with pipefail, piping into grep -q, which ends the
+# pipe early, would make the pipeline fail.
+all_states() { breakers "$RECOMMENDER_ADDR"; breakers "$ADPROVIDER_ADDR"; }
+
 # until_open CALL... repeats the calls until some breaker is open.
 until_open() {
   local i
   for i in $(seq 1 40); do
     "$@"
-    # Into a variable first: with pipefail, grep -q ending the pipe early
-    # would make the pipeline fail.
-    local states
-    states="$(breakers "$RECOMMENDER_ADDR"; breakers "$ADPROVIDER_ADDR")"
-    if [[ "$states" == *"=open"* ]]; then return 0; fi
+    if [[ "$(all_states)" == *"=open"* ]]; then return 0; fi
   done
   echo "(no breaker opened after 40 calls)"
 }
@@ -91,9 +92,7 @@ until_closed() {
   local i
   for i in $(seq 1 60); do
     "$@"
-    local states
-    states="$(breakers "$RECOMMENDER_ADDR"; breakers "$ADPROVIDER_ADDR")"
-    if [[ "$states" != *open* ]]; then return 0; fi
+    if [[ "$(all_states)" != *open* ]]; then return 0; fi
     sleep 0.5
   done
   echo "(breakers still not closed after 30 s)"

@@ -196,29 +196,25 @@ func (s *Server) DialOptions() ([]grpc.DialOption, error) {
 // Run listens on the gRPC and admin addresses and serves until ctx ends or a
 // listener fails, then shuts down gracefully. It closes the breaker set.
 func (s *Server) Run(ctx context.Context) error {
-	defer s.breakers.Close()
-	if err := s.precompileRules(); err != nil {
-		return err
-	}
-	s.srvMetric.InitializeMetrics(s.grpc)
-
 	var lc net.ListenConfig
 	grpcLis, err := lc.Listen(ctx, "tcp", s.cfg.GRPCAddr)
 	if err != nil {
+		s.breakers.Close()
 		return fmt.Errorf("gRPC listener: %w", err)
 	}
 	var adminLis net.Listener
 	if s.cfg.AdminAddr != "" {
 		if adminLis, err = lc.Listen(ctx, "tcp", s.cfg.AdminAddr); err != nil {
 			grpcLis.Close()
+			s.breakers.Close()
 			return fmt.Errorf("admin listener: %w", err)
 		}
 	}
-	return s.serve(ctx, grpcLis, adminLis)
+	return s.Serve(ctx, grpcLis, adminLis)
 }
 
 // Serve is Run on listeners the caller opened (tests use 127.0.0.1:0).
-// adminLis may be nil.
+// adminLis may be nil. It closes the breaker set when it returns.
 func (s *Server) Serve(ctx context.Context, grpcLis, adminLis net.Listener) error {
 	defer s.breakers.Close()
 	if err := s.precompileRules(); err != nil {
@@ -229,10 +225,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, adminLis net.Listener) erro
 		return err
 	}
 	s.srvMetric.InitializeMetrics(s.grpc)
-	return s.serve(ctx, grpcLis, adminLis)
-}
 
-func (s *Server) serve(ctx context.Context, grpcLis, adminLis net.Listener) error {
 	errc := make(chan error, 2)
 	go func() {
 		if err := s.grpc.Serve(grpcLis); err != nil {
