@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 )
 
 // Open returns a pool for url whose connections use schema as search_path.
@@ -44,22 +43,69 @@ func Open(ctx context.Context, rawURL, schema string, opts ...Option) (*pgxpool.
 	return pool, nil
 }
 
-// Migrate creates schema if missing and applies the goose migrations in fsys.
+// Loader fills a freshly migrated schema with what a new database needs
+// (sample data), inside the transaction [Prepare] gives it. It must be
+// idempotent: it runs on every start and decides for itself whether there is
+// anything to do.
+type Loader func(ctx context.Context, tx pgx.Tx) error
+
+// Migrate is [Prepare] without a loader: it creates schema if missing and
+// applies the goose migrations in fsys.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS) error {
-	if _, err := pool.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
+	return Prepare(ctx, pool, schema, fsys, nil)
+}
+
+// Prepare makes schema ready for a service: it creates the schema if
+// missing, applies the goose migrations in fsys, then runs load (if not nil)
+// in one transaction, so a start that dies half-way leaves either nothing or
+// everything load wrote.
+//
+// All three steps run under one session-level advisory lock keyed by the
+// schema, held on a connection of its own (not from pool, so a pool of one
+// connection cannot deadlock against it). Replicas starting together
+// therefore prepare one after the other: the first does the work, the others
+// find it done. The lock matters for every step, not only for the
+// migrations: PostgreSQL's CREATE SCHEMA IF NOT EXISTS is not safe against a
+// concurrent twin (the loser fails with 23505 unique_violation on
+// pg_namespace_nspname_index), and two loaders could both see an empty
+// table. The lock ends with the session, so a replica killed while holding
+// it never blocks the others.
+func Prepare(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS, load Loader) error {
+	lockConn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("prepare %s: connect: %w", schema, err)
+	}
+	// Closing the session releases the lock whatever happened before.
+	defer lockConn.Close(context.WithoutCancel(ctx))
+	if _, err := lockConn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID(schema)); err != nil {
+		return fmt.Errorf("prepare %s: start-up lock: %w", schema, err)
+	}
+	if beforePrepare != nil {
+		beforePrepare(schema)
+	}
+	if _, err := lockConn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		return fmt.Errorf("create schema %s: %w", schema, err)
 	}
-	locker, err := lock.NewPostgresSessionLocker(
-		lock.WithLockID(lockID(schema)),
-		lock.WithLockTimeout(1, 60), // poll every second, give up after a minute
-	)
-	if err != nil {
-		return fmt.Errorf("migration lock: %w", err)
+	if err := migrate(ctx, pool, schema, fsys); err != nil {
+		return err
 	}
+	if load != nil {
+		if err := pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{}, func(tx pgx.Tx) error { return load(ctx, tx) }); err != nil {
+			return fmt.Errorf("load %s: %w", schema, err)
+		}
+	}
+	return nil
+}
+
+// beforePrepare, when set by a test, runs once the start-up lock is held.
+var beforePrepare func(schema string)
+
+// migrate applies the migrations; the caller holds the start-up lock, so
+// goose needs no locker of its own.
+func migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS) error {
 	db := stdlib.OpenDBFromPool(pool) // closing it leaves the pool open
 	defer db.Close()
 	provider, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithSessionLocker(locker),
 		goose.WithTableName(schema+".goose_db_version"),
 		goose.WithDisableGlobalRegistry(true),
 	)
@@ -72,11 +118,11 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS)
 	return nil
 }
 
-// MigrateWithRetry runs [Migrate] until it succeeds, with [Retry]'s
-// back-off. It returns nil once migrated, or the context's error.
-func MigrateWithRetry(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS, maxWait time.Duration, logger *slog.Logger) error {
-	return Retry(ctx, "schema migration", maxWait, logger, func(ctx context.Context) error {
-		return Migrate(ctx, pool, schema, fsys)
+// PrepareWithRetry runs [Prepare] until it succeeds, with [Retry]'s
+// back-off. It returns nil once prepared, or the context's error.
+func PrepareWithRetry(ctx context.Context, pool *pgxpool.Pool, schema string, fsys fs.FS, load Loader, maxWait time.Duration, logger *slog.Logger) error {
+	return Retry(ctx, "preparing schema "+schema, maxWait, logger, func(ctx context.Context) error {
+		return Prepare(ctx, pool, schema, fsys, load)
 	})
 }
 

@@ -147,7 +147,7 @@ func TestMigrateWithRetryWaitsForTheDatabase(t *testing.T) {
 	h := &retryLog{Handler: slog.DiscardHandler, failed: make(chan struct{})}
 	done := make(chan error, 1)
 	go func() {
-		done <- database.MigrateWithRetry(ctx, pool, "late", migrations, 200*time.Millisecond, slog.New(h))
+		done <- database.PrepareWithRetry(ctx, pool, "late", migrations, nil, 200*time.Millisecond, slog.New(h))
 	}()
 
 	select { // at least one attempt failed against the stopped server

@@ -23,13 +23,18 @@
 //
 // # Migrations
 //
-// [Migrate] creates the schema if needed and applies the goose SQL files at
-// the root of an fs.FS (each service embeds its own) under a PostgreSQL
-// advisory lock keyed by the schema, so replicas starting together migrate
-// once. [MigrateWithRetry] repeats it with capped exponential back-off until it
-// succeeds or the context ends ([Retry] does the same for any start-up work,
-// such as loading sample data); services run it in the background and turn
-// their health to SERVING when it returns nil.
+// [Prepare] readies a service's schema at start-up: it creates the schema if
+// needed, applies the goose SQL files at the root of an fs.FS (each service
+// embeds its own), and runs the service's [Loader] (sample data) in one
+// transaction. All of it runs under one PostgreSQL advisory lock keyed by the
+// schema, held on a session of its own, so any number of replicas starting
+// together prepare once, one after the other, and none fails on its twin's
+// work (CREATE SCHEMA IF NOT EXISTS alone is not safe against a concurrent
+// twin: the loser gets 23505 unique_violation). [Migrate] is Prepare without
+// a loader. [PrepareWithRetry] repeats Prepare with capped exponential
+// back-off until it succeeds or the context ends ([Retry] does the same for
+// any start-up work); services run it in the background and turn their
+// health to SERVING when it returns nil.
 //
 // # Secrets in logs
 //

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc/health"
 
@@ -99,7 +100,7 @@ func start(ctx context.Context, cfg serve.Config, log *slog.Logger, grpcLis, adm
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { prepare(bg, pool, store, h, log) })
+	wg.Go(func() { prepare(bg, pool, h, log) })
 	wg.Go(func() { h.Probe(bg, db.Ping, probeEvery) })
 	defer func() { stopBG(); wg.Wait() }()
 
@@ -110,19 +111,18 @@ func start(ctx context.Context, cfg serve.Config, log *slog.Logger, grpcLis, adm
 }
 
 // prepare migrates the schema and loads the sample inventory into an empty
-// one, retrying until both are done, then lets health say SERVING.
-func prepare(ctx context.Context, pool *pgxpool.Pool, store *adprovider.Store, h *adprovider.Health, log *slog.Logger) {
-	if err := database.MigrateWithRetry(ctx, pool, schema, migrations.FS, maxMigrateWait, log); err != nil {
-		return // ctx ended
-	}
-	err := database.Retry(ctx, "loading the sample inventory", maxMigrateWait, log, func(ctx context.Context) error {
-		n, err := store.LoadSample(ctx)
+// one, retrying until both are done, then lets health say SERVING. Like the
+// Recommender's, it goes around the request breaker, under
+// internal/database's start-up lock, and loads in one transaction.
+func prepare(ctx context.Context, pool *pgxpool.Pool, h *adprovider.Health, log *slog.Logger) {
+	load := func(ctx context.Context, tx pgx.Tx) error {
+		n, err := adprovider.NewStore(tx).LoadSample(ctx)
 		if n > 0 {
 			log.Info("loaded the sample inventory", "ads", n)
 		}
 		return err
-	})
-	if err == nil {
+	}
+	if database.PrepareWithRetry(ctx, pool, schema, migrations.FS, load, maxMigrateWait, log) == nil {
 		h.SetMigrated()
 	}
 }

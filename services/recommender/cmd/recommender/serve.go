@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -122,21 +123,19 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 }
 
 // prepare migrates the schema and loads the sample catalog into an empty
-// one, retrying until both are done; false when ctx ended first. It uses the
-// pool directly: start-up work should not trip the breaker that guards
-// requests.
+// one, retrying until both are done; false when ctx ended first. Start-up
+// work goes around the breaker that guards requests (it retries on its own
+// and must not trip that breaker), through internal/database's start-up
+// lock, and the sample is loaded in one transaction: all of it or nothing.
 func prepare(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) bool {
-	if err := database.MigrateWithRetry(ctx, pool, schema, migrations.FS, maxPrepareWait, log); err != nil {
-		return false
-	}
-	err := database.Retry(ctx, "loading the sample catalog", maxPrepareWait, log, func(ctx context.Context) error {
-		loaded, err := samplecatalog.LoadIfEmpty(ctx, store.New(pool), catalogcsv.WithOnSkip(func(file string, err *catalogcsv.RowError) {
+	load := func(ctx context.Context, tx pgx.Tx) error {
+		loaded, err := samplecatalog.LoadIfEmpty(ctx, store.New(tx), catalogcsv.WithOnSkip(func(file string, err *catalogcsv.RowError) {
 			log.Warn("sample catalog row skipped", "file", file, "err", err)
 		}))
 		if loaded {
 			log.Info("loaded the sample catalog")
 		}
 		return err
-	})
-	return err == nil
+	}
+	return database.PrepareWithRetry(ctx, pool, schema, migrations.FS, load, maxPrepareWait, log) == nil
 }
