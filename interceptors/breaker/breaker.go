@@ -2,12 +2,15 @@ package breaker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v3"
+	"google.golang.org/grpc/codes"
 )
 
 // maxTransitions bounds the transitions a snapshot remembers.
@@ -35,6 +38,10 @@ type Breaker struct {
 	bo          backoff.BackOff
 	totals      counters
 	transitions []Transition
+	// healthy is a moving average of successful calls' durations (ns), the
+	// dependency's recent healthy latency that attribution measures
+	// give-ups against; 0 until the first success.
+	healthy int64
 }
 
 // phase is one generation of a breaker's state. A permit remembers the
@@ -112,24 +119,23 @@ func (b *Breaker) State() State { return b.cur.Load().state }
 // Mode is the current operator mode.
 func (b *Breaker) Mode() Mode { return b.cur.Load().mode }
 
-// Permit is an admitted call. Call Done exactly once with its result.
+// Permit is an admitted call. Call Done exactly once with its result, or
+// Release if the call was never made.
 type Permit struct {
 	b     *Breaker
 	ph    *phase
-	start int64
+	start int64 // set-clock nanoseconds when the call was admitted
 }
 
 // Allow admits a call or rejects it with an *[OpenError]. It is the
 // two-phase form of [Breaker.Do] for work that outlives a function, such as
-// rows being read.
+// rows being read. The permit's clock starts now: admit a call only when it
+// is about to be sent, after any local waiting, since the elapsed time is
+// what attribution judges (see the package documentation).
 func (b *Breaker) Allow() (Permit, error) {
 	ph := b.cur.Load()
 	if ph.state == StateClosed {
-		p := Permit{b: b, ph: ph}
-		if b.cfg.SlowCallRateThreshold > 0 {
-			p.start = b.set.now()
-		}
-		return p, nil
+		return Permit{b: b, ph: ph, start: b.set.now()}, nil
 	}
 	return b.allowSlow(ph)
 }
@@ -203,50 +209,187 @@ func ceilMillis(d time.Duration) time.Duration {
 	return (d + time.Millisecond - 1) / time.Millisecond * time.Millisecond
 }
 
-// Done classifies err with the breaker's classifier and records it. A
-// result is counted only if the state that admitted the call is still
-// current. Done on the zero Permit does nothing.
+// Done judges err (the breaker's classifier, then attribution for
+// deadlines and cancellations) and records it. A result is counted only if
+// the state that admitted the call is still current. Done on the zero
+// Permit does nothing.
 func (p Permit) Done(err error) {
 	if p.b == nil {
 		return
 	}
-	p.b.record(p, p.b.cfg.Outcome(err), err)
+	p.b.record(p, err, false)
 }
 
-// Do runs fn if the breaker admits it, under the breaker's default deadline
-// when ctx has none, and records fn's result. A rejection returns an
-// *[OpenError] without running fn.
+// Finish is Done for a call made under callCtx from [Breaker.CallContext]:
+// when the breaker's own timeout ended the call, the call had all the time
+// configuration grants the dependency, so the give-up is its failure
+// whatever clock measured it.
+func (p Permit) Finish(callCtx context.Context, err error) {
+	if p.b == nil {
+		return
+	}
+	p.b.record(p, err, err != nil && context.Cause(callCtx) == ErrCallTimeout)
+}
+
+// DoneWith records a verdict the caller reached itself, bypassing the
+// classifier and attribution: pgbreaker counts a panic in a transaction
+// function as Neutral this way.
+func (p Permit) DoneWith(out Outcome, err error) {
+	if p.b == nil {
+		return
+	}
+	p.b.recordOutcome(p, out, err)
+}
+
+// Release gives the permit back without counting anything: the call was
+// admitted but never made (it was shed while waiting for a local resource,
+// say). In half-open it frees the probe slot. resilience4j calls this
+// releasePermission.
+func (p Permit) Release() {
+	if p.b != nil && p.ph.state == StateHalfOpen {
+		p.ph.probes.Add(-1)
+	}
+}
+
+// Do runs fn if the breaker admits it, under the call deadline the breaker
+// owns (see [Breaker.CallContext]), and records fn's result. A context that
+// is already done is returned as its error, with fn not run and nothing
+// counted; a rejection returns an *[OpenError] without running fn.
 func (b *Breaker) Do(ctx context.Context, fn func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	p, err := b.Allow()
 	if err != nil {
 		return err
 	}
-	if b.cfg.Timeout > 0 {
-		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, b.cfg.Timeout)
-			defer cancel()
-		}
-	}
+	ctx, cancel := b.CallContext(ctx, p)
 	err = fn(ctx)
-	p.Done(err)
+	p.Finish(ctx, err)
+	cancel()
 	return err
 }
 
-func (b *Breaker) record(p Permit, out Outcome, err error) {
+func nop() {}
+
+// CallContext gives an admitted call its deadline: the earlier of the
+// caller's deadline and the permit's start plus the breaker's Timeout, so
+// configuration decides how long a dependency may take whatever the
+// caller's patience. With [WithDefaultTimeoutOnly] the Timeout applies only
+// to a ctx without a deadline. It allocates only when it must shorten the
+// deadline; call the returned cancel when the call ends.
+func (b *Breaker) CallContext(ctx context.Context, p Permit) (context.Context, context.CancelFunc) {
+	t := b.cfg.Timeout
+	if t <= 0 {
+		return ctx, nop
+	}
+	if dl, ok := ctx.Deadline(); ok && (b.cfg.TimeoutDefaultOnly || b.set.until(dl, p.start) <= t) {
+		return ctx, nop
+	}
+	return context.WithTimeoutCause(ctx, t, ErrCallTimeout)
+}
+
+// ErrCallTimeout is the cause (context.Cause) of a call context that the
+// breaker's timeout ended.
+var ErrCallTimeout = errors.New("call exceeded its breaker timeout")
+
+// verdict is the outcome of a finished call: the classifier's, except that a
+// give-up (a deadline or a cancellation, whoever's timer or hand caused
+// it) is the dependency's failure only when it had a fair chance to answer,
+// and not counted otherwise. A classifier that calls a give-up a success
+// is left alone. Callers hold b.mu.
+func (b *Breaker) verdict(err error, elapsed time.Duration, timedOut bool) Outcome {
+	out := b.cfg.Outcome(err)
+	if err == nil || out == Success || !isGiveUp(err) {
+		return out
+	}
+	if timedOut || elapsed >= b.fairChance() {
+		return Failure
+	}
+	return Neutral
+}
+
+// fairChance is how long a dependency must have had before a give-up is
+// its fault: FairChanceMultiple times its recent healthy latency, at least
+// FairChance, and never more than the slow-call duration or the timeout
+// (a call cut by the breaker's own timeout has had its chance by
+// definition). Callers hold b.mu.
+func (b *Breaker) fairChance() time.Duration {
+	c := &b.cfg
+	fc := time.Duration(c.FairChanceMultiple * float64(b.healthy))
+	fc = max(fc, c.FairChance)
+	if c.SlowCallDuration > 0 {
+		fc = min(fc, c.SlowCallDuration)
+	}
+	if c.Timeout > 0 {
+		fc = min(fc, c.Timeout)
+	}
+	return fc
+}
+
+// FairChance reports the time a call must have run before a deadline or a
+// cancellation counts against the dependency, as things stand now.
+func (b *Breaker) FairChance() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fairChance()
+}
+
+// isGiveUp reports whether err means the call was abandoned rather than
+// answered: a context error, or DEADLINE_EXCEEDED or CANCELLED as a gRPC
+// status (which gRPC returns for the client's own timer, and a server for
+// its copy of the same deadline).
+func isGiveUp(err error) bool {
+	var gs grpcStatuser
+	if e, ok := err.(grpcStatuser); ok {
+		gs = e
+	} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	} else if !errors.As(err, &gs) {
+		return false
+	}
+	switch gs.GRPCStatus().Code() {
+	case codes.DeadlineExceeded, codes.Canceled:
+		return true
+	}
+	return false
+}
+
+// healthyWeight is the weight of a new success in the moving average of
+// healthy latency: about the last sixteen successes count.
+const healthyWeight = 16
+
+func (b *Breaker) record(p Permit, err error, timedOut bool) {
+	b.recordWith(p, err, func(elapsed time.Duration) Outcome { return b.verdict(err, elapsed, timedOut) })
+}
+
+func (b *Breaker) recordOutcome(p Permit, out Outcome, err error) {
+	b.recordWith(p, err, func(time.Duration) Outcome { return out })
+}
+
+// recordWith counts a result whose outcome judge decides, under b.mu.
+func (b *Breaker) recordWith(p Permit, err error, judge func(elapsed time.Duration) Outcome) {
 	ph := p.ph
 	if ph.state == StateHalfOpen {
 		ph.probes.Add(-1) // the phase's own count: a late probe frees its own slot only
 	}
 	now := b.set.now()
-	slow := b.cfg.SlowCallRateThreshold > 0 && out != Neutral &&
-		time.Duration(now-p.start) > b.cfg.SlowCallDuration
+	elapsed := time.Duration(now - p.start)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.cur.Load() != ph {
 		b.totals.late++
 		return
+	}
+	out := judge(elapsed)
+	slow := b.cfg.SlowCallRateThreshold > 0 && out != Neutral && elapsed > b.cfg.SlowCallDuration
+	if out == Success && err == nil {
+		if b.healthy == 0 {
+			b.healthy = int64(elapsed)
+		} else {
+			b.healthy += (int64(elapsed) - b.healthy) / healthyWeight
+		}
 	}
 	switch out {
 	case Success:
@@ -260,7 +403,11 @@ func (b *Breaker) record(p Permit, out Outcome, err error) {
 		b.totals.slow++
 	}
 	if b.set.events.wants(EventOutcome) {
-		b.set.events.push(Event{Kind: EventOutcome, Breaker: b, Time: b.set.timeAt(now),
+		b.set.events.push(Event{Kind: EventOutcome, Breaker: b, Time: b.set.timeAt(now), Elapsed: elapsed,
+			Generation: ph.gen, From: ph.state, To: ph.state, Mode: ph.mode, Outcome: out, Err: err, Slow: slow})
+	}
+	if (out == Failure || slow) && b.set.events.wants(EventFailure) {
+		b.set.events.push(Event{Kind: EventFailure, Breaker: b, Time: b.set.timeAt(now), Elapsed: elapsed,
 			Generation: ph.gen, From: ph.state, To: ph.state, Mode: ph.mode, Outcome: out, Err: err, Slow: slow})
 	}
 	if out == Neutral {
@@ -276,12 +423,12 @@ func (b *Breaker) record(p Permit, out Outcome, err error) {
 		}
 		if ph.mode == ModeAuto && (out == Failure || slow) {
 			if reason := b.tripReason(now); reason != "" {
-				b.open(now, reason)
+				b.open(now, reason, err)
 			}
 		}
 	case StateHalfOpen:
 		if out == Failure || slow {
-			b.open(now, "probe failed")
+			b.open(now, "probe failed", err)
 			return
 		}
 		if b.probeWins++; b.probeWins >= b.cfg.HalfOpenSuccesses {
@@ -293,27 +440,28 @@ func (b *Breaker) record(p Permit, out Outcome, err error) {
 
 // tripReason evaluates the rules; the window is read only on failures and
 // slow calls, the only results that can trip it.
+// The reason names the rule and the figures that met it, for the logs.
 func (b *Breaker) tripReason(now int64) string {
 	c := &b.cfg
 	if c.ConsecutiveFailures > 0 && b.consecutive >= c.ConsecutiveFailures {
-		return "consecutive failures"
+		return fmt.Sprintf("consecutive failures: %d in a row (threshold %d)", b.consecutive, c.ConsecutiveFailures)
 	}
 	calls, failures, slow := b.win.sums(now)
 	if calls == 0 || calls < c.MinimumCalls {
 		return ""
 	}
 	if c.FailureRateThreshold > 0 && float64(failures) >= c.FailureRateThreshold*float64(calls) {
-		return "failure rate"
+		return fmt.Sprintf("failure rate: %d of %d calls in %v (threshold %g)", failures, calls, c.Window, c.FailureRateThreshold)
 	}
 	if c.SlowCallRateThreshold > 0 && float64(slow) >= c.SlowCallRateThreshold*float64(calls) {
-		return "slow-call rate"
+		return fmt.Sprintf("slow-call rate: %d of %d calls over %v in %v (threshold %g)", slow, calls, c.SlowCallDuration, c.Window, c.SlowCallRateThreshold)
 	}
 	return ""
 }
 
 // transition starts a new phase. Callers hold b.mu, so events queue in
 // the order the phases begin.
-func (b *Breaker) transition(now int64, to State, mode Mode, until int64, reason string) *phase {
+func (b *Breaker) transition(now int64, to State, mode Mode, until int64, reason string, cause error) *phase {
 	from := b.cur.Load()
 	b.gen++
 	ph := &phase{gen: b.gen, state: to, mode: mode, until: until}
@@ -326,7 +474,7 @@ func (b *Breaker) transition(now int64, to State, mode Mode, until int64, reason
 	b.transitions = append(b.transitions, t)
 	if b.set.events != nil {
 		b.set.events.push(Event{Kind: EventStateChange, Breaker: b, Time: t.Time, Generation: b.gen,
-			From: from.state, To: to, Mode: mode, Reason: reason})
+			From: from.state, To: to, Mode: mode, Reason: reason, Err: cause})
 	}
 	return ph
 }
@@ -334,7 +482,7 @@ func (b *Breaker) transition(now int64, to State, mode Mode, until int64, reason
 // open starts an open period whose end is a deadline in the phase, not a
 // timer: nothing can fire later and move a breaker that has since been
 // reset or forced (the library's stale AfterFunc).
-func (b *Breaker) open(now int64, reason string) {
+func (b *Breaker) open(now int64, reason string, cause error) {
 	d := b.bo.NextBackOff()
 	if d == backoff.Stop || d <= 0 {
 		d = b.cfg.MaxOpenTimeout
@@ -347,14 +495,14 @@ func (b *Breaker) open(now int64, reason string) {
 	// starts from nothing rather than from the failures that tripped it.
 	b.win.reset()
 	b.consecutive, b.probeWins = 0, 0
-	b.transition(now, StateOpen, ModeAuto, until, reason)
+	b.transition(now, StateOpen, ModeAuto, until, reason, cause)
 }
 
 // close starts a closed phase with an empty window.
 func (b *Breaker) close(now int64, mode Mode, reason string) {
 	b.win.reset()
 	b.consecutive, b.probeWins = 0, 0
-	b.transition(now, StateClosed, mode, 0, reason)
+	b.transition(now, StateClosed, mode, 0, reason, nil)
 }
 
 // halfOpen moves an open phase whose time is up to half-open, once.
@@ -369,7 +517,7 @@ func (b *Breaker) halfOpenLocked(ph *phase, now int64) *phase {
 		return cur
 	}
 	b.probeWins = 0
-	return b.transition(now, StateHalfOpen, ModeAuto, 0, "open timeout elapsed")
+	return b.transition(now, StateHalfOpen, ModeAuto, 0, "open timeout elapsed", nil)
 }
 
 // SetMode sets the operator mode. Forced modes stick until the next
@@ -388,15 +536,15 @@ func (b *Breaker) SetMode(m Mode) {
 	switch m {
 	case ModeForcedOpen:
 		b.probeWins = 0
-		b.transition(now, StateOpen, m, 0, reason)
+		b.transition(now, StateOpen, m, 0, reason, nil)
 	case ModeForcedClosed:
-		b.transition(now, StateClosed, m, 0, reason)
+		b.transition(now, StateClosed, m, 0, reason, nil)
 	case ModeAuto:
 		if cur.mode == ModeForcedOpen {
 			b.probeWins = 0
-			b.transition(now, StateHalfOpen, m, 0, reason)
+			b.transition(now, StateHalfOpen, m, 0, reason, nil)
 		} else {
-			b.transition(now, StateClosed, m, 0, reason)
+			b.transition(now, StateClosed, m, 0, reason, nil)
 		}
 	}
 }
@@ -413,7 +561,7 @@ func (b *Breaker) Reset() {
 	if mode == ModeForcedOpen {
 		b.win.reset()
 		b.consecutive, b.probeWins = 0, 0
-		b.transition(now, StateOpen, mode, 0, "reset")
+		b.transition(now, StateOpen, mode, 0, "reset", nil)
 		return
 	}
 	b.close(now, mode, "reset")

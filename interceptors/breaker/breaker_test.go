@@ -347,7 +347,10 @@ func TestOpenErrorMatches(t *testing.T) {
 	}
 }
 
-func TestDoAppliesDefaultDeadline(t *testing.T) {
+// TestDoOwnsTheDeadline: Do caps the caller's deadline with the timeout
+// (and gives one to a caller without), keeps an earlier one, and does not
+// run fn for a context that is already done.
+func TestDoOwnsTheDeadline(t *testing.T) {
 	set, _ := newSet(t, WithDefaults(WithTimeout(time.Minute)))
 	b := set.Breaker("dep")
 	var got time.Time
@@ -359,8 +362,23 @@ func TestDoAppliesDefaultDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	_ = b.Do(ctx, func(ctx context.Context) error { got, ok = ctx.Deadline(); return nil })
-	if !ok || time.Until(got) < 30*time.Minute {
-		t.Fatalf("caller's deadline replaced: %v", got)
+	if !ok || time.Until(got) > time.Minute {
+		t.Fatalf("caller's hour not capped to the minute: %v", got)
+	}
+	short, cancelShort := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancelShort()
+	_ = b.Do(short, func(ctx context.Context) error { got, ok = ctx.Deadline(); return nil })
+	if dl, _ := short.Deadline(); !ok || !got.Equal(dl) {
+		t.Fatalf("caller's earlier deadline replaced: %v", got)
+	}
+	done, cancelDone := context.WithCancel(context.Background())
+	cancelDone()
+	ran := false
+	if err := b.Do(done, func(context.Context) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
+		t.Fatalf("done context: err %v, ran %v", err, ran)
+	}
+	if s := b.Snapshot(); s.Successes != 3 || s.Neutral != 0 {
+		t.Fatalf("counted %+v, want 3 successes and the done call not counted", s)
 	}
 }
 

@@ -41,6 +41,9 @@ type Name struct {
 type Entry struct {
 	Name                  []Name       `json:"name"`
 	Timeout               *Duration    `json:"timeout,omitempty"`
+	TimeoutDefaultOnly    *bool        `json:"timeoutDefaultOnly,omitempty"`
+	FairChance            *Duration    `json:"fairChance,omitempty"`
+	FairChanceMultiple    *float64     `json:"fairChanceMultiple,omitempty"`
 	Window                *Duration    `json:"window,omitempty"`
 	WindowBuckets         *int         `json:"windowBuckets,omitempty"`
 	FailureRateThreshold  *float64     `json:"failureRateThreshold,omitempty"`
@@ -138,6 +141,9 @@ func (c *Config) Validate() error {
 				errs = append(errs, fmt.Errorf("breakers[%d]: %s %v not in [0, 1]", i, r.name, *r.v))
 			}
 		}
+		if m := e.FairChanceMultiple; m != nil && *m < 0 {
+			errs = append(errs, fmt.Errorf("breakers[%d]: fairChanceMultiple %v is negative", i, *m))
+		}
 		for _, n := range []struct {
 			name string
 			v    *int
@@ -187,6 +193,11 @@ func (e *Entry) options() []Option {
 	}
 	dur(e.Timeout, func(s *Settings, v time.Duration) { s.Timeout = v })
 	dur(e.Window, func(s *Settings, v time.Duration) { s.Window = v })
+	dur(e.FairChance, func(s *Settings, v time.Duration) { s.FairChance = v })
+	rate(e.FairChanceMultiple, func(s *Settings, v float64) { s.FairChanceMultiple = v })
+	if e.TimeoutDefaultOnly != nil {
+		o = append(o, WithDefaultTimeoutOnly(*e.TimeoutDefaultOnly))
+	}
 	dur(e.SlowCallDuration, func(s *Settings, v time.Duration) { s.SlowCallDuration = v })
 	dur(e.OpenTimeout, func(s *Settings, v time.Duration) { s.OpenTimeout, s.backoff = v, nil })
 	dur(e.MaxOpenTimeout, func(s *Settings, v time.Duration) { s.MaxOpenTimeout, s.backoff = v, nil })

@@ -19,9 +19,9 @@
 //
 // # Sections
 //
-// Keys, config, classification, tripping, half-open, open, modes, events,
-// fallback, layering with retries and timeouts, cost, and what is kept from
-// mercari/go-circuitbreaker.
+// Keys, config, classification, attribution, deadlines, tripping,
+// half-open, open, modes, events, fallback, layering with retries, cost,
+// and what is kept from mercari/go-circuitbreaker.
 //
 // # Keys
 //
@@ -55,14 +55,61 @@
 // Every result is a [Success], a [Failure] or [Neutral] (not counted). The
 // breaker decides, never the caller's context: with the default table,
 // UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN and
-// DATA_LOSS are failures; CANCELLED (the caller gave up) is neutral; every
-// other code is a success because the dependency answered. Plain errors
-// follow suit: context.Canceled is neutral, context.DeadlineExceeded a
-// failure (a dependency that only hangs must trip the breaker, whoever set
-// the deadline), anything else a failure. Wrapped errors are looked
-// through. Per method, [WithCodes] (or failureCodes, successCodes and
-// neutralCodes in the file) moves codes; [WithClassifier] replaces the
-// table.
+// DATA_LOSS are failures; CANCELLED is neutral; every other code is a
+// success because the dependency answered. Plain errors follow suit:
+// context.Canceled is neutral, context.DeadlineExceeded a failure, anything
+// else a failure. Wrapped errors are looked through. Per method,
+// [WithCodes] (or failureCodes, successCodes and neutralCodes in the file)
+// moves codes; [WithClassifier] replaces the table. Deadlines and
+// cancellations then pass the attribution rule.
+//
+// # Attribution
+//
+// A timeout says as much about the caller's patience as about the
+// dependency, so the breaker blames the dependency only for what the
+// dependency did, by one rule that the gRPC interceptors, [Breaker.Do] and
+// the database breaker (package pgbreaker) share:
+//
+//  1. A call whose context is already done when it would be sent is not
+//     sent and not counted: the dependency never saw it.
+//  2. A call that ends in a give-up (DEADLINE_EXCEEDED or CANCELLED,
+//     context.DeadlineExceeded or context.Canceled, whoever's timer or hand
+//     caused it: the caller's deadline, the caller's cancel, the server's
+//     copy of the deadline, the breaker's own timeout) is a failure if the
+//     dependency had a fair chance to answer, and is not counted otherwise.
+//     The verdict depends on the time the call ran, never on which side's
+//     timer fired first.
+//  3. A fair chance is max(FairChance, FairChanceMultiple × the
+//     dependency's recent healthy latency), capped by the slow-call
+//     duration (when set) and by the timeout; defaults 10 ms and 10×. The
+//     healthy latency is a moving average over about the last sixteen
+//     successful calls. A call ended by the breaker's own timeout has had
+//     its chance by definition ([ErrCallTimeout]).
+//  4. Waiting before the call (a pool's queue, an admission line) is not
+//     the dependency's time: admit with [Breaker.Allow] only when the call
+//     is about to be sent, and give back a permit that was never used with
+//     [Permit.Release]. pgbreaker sheds calls that wait too long with
+//     RESOURCE_EXHAUSTED, never counted.
+//
+// So 100 callers with 1 ms deadlines against a dependency that answers in
+// 0.2 ms open nothing (1 ms is under the 10 ms floor), while a dependency
+// that hangs trips the breaker even when every caller sends a 1 s deadline
+// and cancels on time: 1 s is far above ten times its healthy latency. A
+// classifier that calls a give-up a success is left alone.
+//
+// # Deadlines
+//
+// The breaker owns each call's deadline ([Breaker.CallContext]): the
+// method's Timeout ([WithTimeout], "timeout"; [DefaultTimeout] unless set)
+// caps every call, so the call's deadline is the earlier of the caller's
+// and admission + Timeout. Configuration therefore decides how long a
+// dependency may take, whatever the caller's patience, and handlers set no
+// timeouts of their own. [WithDefaultTimeoutOnly] ("timeoutDefaultOnly")
+// makes the Timeout a default for calls without a deadline instead, for
+// methods whose callers legitimately wait longer. A call whose caller's
+// deadline is already the earlier one costs no allocation; cutting a later
+// one costs a context.WithTimeoutCause. Streams, being long-lived, get no
+// deadline.
 //
 // # Tripping
 //
@@ -119,7 +166,11 @@
 //
 // Listeners ([WithListener]) receive [Event] values: creation and state
 // changes by default, rejections and outcomes per call when asked for.
-// Events of one breaker arrive in the order they happened. They are queued
+// [EventFailure] carries each call counted as a failure or slow, with its
+// error and duration, and costs nothing on successes, so every failure
+// that moves a breaker towards open can be logged; a change to open
+// carries the rule that tripped it, with its figures, and the last
+// failure's error. Events of one breaker arrive in the order they happened. They are queued
 // under the breaker's lock, in a bounded buffer that never blocks, and
 // delivered by the set's one goroutine with no lock held, so a listener may
 // call back into the breaker (the library runs its hook under its lock,
@@ -145,14 +196,11 @@
 //
 // Streams have no fallback.
 //
-// # Layering with retries and timeouts
+// # Layering with retries
 //
-// A unary call without a deadline gets its method's default timeout
-// ([WithTimeout], "timeout"; [DefaultTimeout] unless set), so a hanging
-// dependency is seen as DEADLINE_EXCEEDED and counted; a caller's own
-// deadline is kept. Streams, being long-lived, get none. A timeout
-// interceptor, if you use one, belongs inside the breaker (chained after
-// it), so the breaker sees the deadline it sets.
+// A timeout interceptor, if you use one, belongs inside the breaker
+// (chained after it), so the breaker sees the deadline it sets; better,
+// let the breaker's Timeout be the only one.
 //
 // gRPC's own retries (a retry policy in the service config) run inside the
 // invoker, that is inside the breaker: the breaker sees the final outcome
@@ -163,9 +211,10 @@
 //
 // # Cost
 //
-// On a closed breaker the interceptor takes no allocation and reads the
-// clock once, when the call ends, to find the window bucket (twice with a
-// slow-call rule); a rejection reads it once, for the retry delay, and
+// On a closed breaker the interceptor takes no allocation (unless it must
+// cut the caller's deadline) and reads the clock twice: at admission, for
+// the call's elapsed time that attribution and the slow-call rule judge,
+// and when the call ends, to find the window bucket; a rejection reads it once, for the retry delay, and
 // shares one immutable error per generation and millisecond of delay. The
 // clock is the monotonic clock read directly unless [WithClock] gives
 // another (tests give a *clock.Mock from github.com/benbjohnson/clock).

@@ -20,6 +20,10 @@ const (
 	EventRejection
 	// EventOutcome: a call's outcome was counted (per call; opt in).
 	EventOutcome
+	// EventFailure: a call was counted as a failure or as slow (opt in).
+	// Successful calls push nothing, so it is cheap enough to keep on:
+	// every failure that moves a breaker towards open can be logged.
+	EventFailure
 )
 
 func (k EventKind) String() string {
@@ -32,6 +36,8 @@ func (k EventKind) String() string {
 		return "rejection"
 	case EventOutcome:
 		return "outcome"
+	case EventFailure:
+		return "failure"
 	}
 	return "mixed"
 }
@@ -45,14 +51,18 @@ type Event struct {
 	// Generation counts the breaker's state changes; a listener can use it
 	// to tell which state a rejection or outcome belonged to.
 	Generation uint64
-	// State change: From → To in Mode, and why ("failure rate", "reset", ...).
+	// State change: From → To in Mode, and why ("failure rate: 6 of 10
+	// calls in 10s (threshold 0.5)", "reset", ...).
 	From, To State
 	Mode     Mode
 	Reason   string
-	// Outcome events: the outcome, the error, and whether the call was slow.
+	// Outcome and failure events: the outcome, the error, whether the call
+	// was slow, and how long it ran. A state change to open carries the
+	// error of the call that tripped it in Err.
 	Outcome Outcome
 	Err     error
 	Slow    bool
+	Elapsed time.Duration
 	// Rejection events: the delay the caller was told to wait.
 	RetryAfter time.Duration
 }
@@ -206,8 +216,9 @@ func (d *dispatcher) droppedEvents() uint64 {
 	return d.dropped
 }
 
-// SlogListener logs events with log/slog: openings at WARN, other state
-// changes at INFO, creation, rejections and outcomes at DEBUG.
+// SlogListener logs events with log/slog: openings at WARN (with the rule
+// that tripped and the last failure's error), other state changes at INFO,
+// creation, rejections, outcomes and counted failures at DEBUG.
 type SlogListener struct {
 	logger *slog.Logger
 }
@@ -236,18 +247,27 @@ func (l *SlogListener) OnEvent(e Event) {
 		if e.To == StateOpen {
 			level = slog.LevelWarn
 		}
-		l.logger.LogAttrs(ctx, level, "breaker state changed", append(base,
+		attrs := append(base,
 			slog.String("from", e.From.String()), slog.String("to", e.To.String()),
 			slog.String("mode", e.Mode.String()), slog.String("reason", e.Reason),
-			slog.Uint64("generation", e.Generation))...)
+			slog.Uint64("generation", e.Generation))
+		if e.Err != nil {
+			attrs = append(attrs, slog.String("last_error", e.Err.Error()))
+		}
+		l.logger.LogAttrs(ctx, level, "breaker state changed", attrs...)
 	case EventRejection:
 		l.logger.LogAttrs(ctx, slog.LevelDebug, "breaker rejected call", append(base,
 			slog.Duration("retry_after", e.RetryAfter), slog.String("mode", e.Mode.String()))...)
-	case EventOutcome:
-		attrs := append(base, slog.String("outcome", e.Outcome.String()), slog.Bool("slow", e.Slow))
+	case EventOutcome, EventFailure:
+		attrs := append(base, slog.String("outcome", e.Outcome.String()), slog.Bool("slow", e.Slow),
+			slog.Duration("elapsed", e.Elapsed))
 		if e.Err != nil {
 			attrs = append(attrs, slog.String("error", e.Err.Error()))
 		}
-		l.logger.LogAttrs(ctx, slog.LevelDebug, "breaker counted call", attrs...)
+		msg := "breaker counted call"
+		if e.Kind == EventFailure {
+			msg = "breaker counted failure"
+		}
+		l.logger.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
 	}
 }

@@ -163,7 +163,7 @@ func TestSlogListener(t *testing.T) {
 	_ = set.Close()
 	want := []string{
 		`level=DEBUG msg="breaker created" breaker=dep kind=database`,
-		`level=WARN msg="breaker state changed" breaker=dep kind=database from=closed to=open mode=auto reason="consecutive failures" generation=1`,
+		`level=WARN msg="breaker state changed" breaker=dep kind=database from=closed to=open mode=auto reason="consecutive failures: 1 in a row (threshold 1)" generation=1 last_error="rpc error: code = Unavailable desc = down"`,
 		`level=DEBUG msg="breaker rejected call" breaker=dep kind=database retry_after=2s mode=auto`,
 	}
 	if got := strings.TrimSpace(buf.String()); got != strings.Join(want, "\n") {

@@ -80,12 +80,12 @@ func ExampleWithFallback() {
 	for range 2 { // the failure, then the rejection, both answered
 		var header metadata.MD
 		resp, err := client.Check(context.Background(), &healthpb.HealthCheckRequest{}, grpc.Header(&header))
-		by, served := breaker.FallbackServed(header)
-		fmt.Println(resp.GetStatus(), err, served, by)
+		info, served := breaker.FallbackServed(header)
+		fmt.Printf("%v %v %v by=%s reason=%s rejected_by=%q\n", resp.GetStatus(), err, served, info.Breaker, info.Reason, info.RejectedBy)
 	}
 	// Output:
-	// NOT_SERVING <nil> true health/grpc.health.v1.Health/Check
-	// NOT_SERVING <nil> true health/grpc.health.v1.Health/Check
+	// NOT_SERVING <nil> true by=health/grpc.health.v1.Health/Check reason=Unavailable rejected_by=""
+	// NOT_SERVING <nil> true by=health/grpc.health.v1.Health/Check reason=CIRCUIT_OPEN rejected_by="health/grpc.health.v1.Health/Check"
 }
 
 func ExampleBreaker_Do() {
@@ -146,6 +146,6 @@ func ExampleNewSlogListener() {
 	b.SetMode(breaker.ModeForcedClosed)
 	_ = set.Close() // delivers the queued events
 	// Output:
-	// level=WARN msg="breaker state changed" breaker=payments kind=generic from=closed to=open mode=auto reason="consecutive failures" generation=1
+	// level=WARN msg="breaker state changed" breaker=payments kind=generic from=closed to=open mode=auto reason="consecutive failures: 1 in a row (threshold 1)" generation=1 last_error=boom
 	// level=INFO msg="breaker state changed" breaker=payments kind=generic from=open to=closed mode=forced-closed reason="mode forced-closed" generation=2
 }

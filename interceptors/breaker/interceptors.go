@@ -2,18 +2,32 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync/atomic"
 	"unsafe"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
-// FallbackHeader is the header metadata key set on calls answered by a
-// fallback; its value is the breaker's name. Read it with the grpc.Header
-// call option (see [FallbackServed]).
-const FallbackHeader = "x-breakwater-fallback"
+// Header metadata set on calls answered by a fallback. Read them with the
+// grpc.Header call option and [FallbackServed].
+const (
+	// FallbackHeader names the breaker whose fallback served the reply.
+	FallbackHeader = "x-breakwater-fallback"
+	// FallbackReasonHeader says why: "CIRCUIT_OPEN" when a breaker rejected
+	// the call (this one, or one further down whose ErrorInfo came back),
+	// otherwise the failed call's gRPC code ("DEADLINE_EXCEEDED").
+	FallbackReasonHeader = "x-breakwater-fallback-reason"
+	// FallbackRejectedByHeader names the breaker that rejected the call,
+	// when one did: this breaker, or the downstream breaker named in the
+	// failure's ErrorInfo (AdProvider's database breaker, say).
+	FallbackRejectedByHeader = "x-breakwater-fallback-rejected-by"
+)
 
 // Fallback answers a call in place of the dependency: it fills reply and
 // returns nil, or returns the error the caller should get. cause is the
@@ -21,21 +35,46 @@ const FallbackHeader = "x-breakwater-fallback"
 // failed when [WithFallbackOnFailure] is set.
 type Fallback func(ctx context.Context, method string, req, reply any, cause error) error
 
+// FallbackInfo says which fallback served a reply, and why.
+type FallbackInfo struct {
+	// Breaker is the breaker whose fallback served the reply.
+	Breaker string
+	// Reason is "CIRCUIT_OPEN" or the failed call's gRPC code name.
+	Reason string
+	// RejectedBy names the breaker that rejected the call, if one did.
+	RejectedBy string
+}
+
 // FallbackServed reports whether header (from grpc.Header) marks the reply
-// as a fallback, and which breaker served it.
-func FallbackServed(header metadata.MD) (breaker string, ok bool) {
-	if v := header.Get(FallbackHeader); len(v) > 0 {
-		return v[0], true
+// as a fallback, and which breaker served it and why.
+func FallbackServed(header metadata.MD) (FallbackInfo, bool) {
+	v := header.Get(FallbackHeader)
+	if len(v) == 0 {
+		return FallbackInfo{}, false
 	}
-	return "", false
+	info := FallbackInfo{Breaker: v[0]}
+	if r := header.Get(FallbackReasonHeader); len(r) > 0 {
+		info.Reason = r[0]
+	}
+	if r := header.Get(FallbackRejectedByHeader); len(r) > 0 {
+		info.RejectedBy = r[0]
+	}
+	return info, true
 }
 
 // UnaryClientInterceptor puts every unary call through the breaker of its
-// (target, method) in set: rejected calls never reach the invoker (so gRPC
-// retries never see them) and are answered by the method's fallback, if
-// any, or fail with UNAVAILABLE; admitted calls without a deadline get the
-// method's default timeout; the final outcome, after gRPC's own retries,
-// is counted.
+// (target, method) in set:
+//   - a call whose context is already done is not sent and not counted: it
+//     fails with the context's status (DEADLINE_EXCEEDED or CANCELLED);
+//   - rejected calls never reach the invoker (so gRPC retries never see
+//     them) and are answered by the method's fallback, if any, or fail
+//     with UNAVAILABLE and the breaker's ErrorInfo and RetryInfo;
+//   - admitted calls run under the deadline the breaker owns
+//     ([Breaker.CallContext]: the method's timeout caps the caller's);
+//   - the final outcome, after gRPC's own retries, is judged (see
+//     "Attribution" in the package documentation) and counted, and a
+//     failure is answered by the fallback when [WithFallbackOnFailure] is
+//     set and the caller is still waiting.
 func UnaryClientInterceptor(set *Set, opts ...InterceptorOption) grpc.UnaryClientInterceptor {
 	var o interceptorOptions
 	for _, opt := range opts {
@@ -43,6 +82,9 @@ func UnaryClientInterceptor(set *Set, opts ...InterceptorOption) grpc.UnaryClien
 	}
 	cache := new(breakerCache)
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
+		if err := ctx.Err(); err != nil {
+			return status.FromContextError(err).Err()
+		}
 		target := o.target
 		if target == "" {
 			target = cc.Target()
@@ -52,21 +94,16 @@ func UnaryClientInterceptor(set *Set, opts ...InterceptorOption) grpc.UnaryClien
 		if err != nil {
 			return b.fallback(ctx, method, req, reply, callOpts, err)
 		}
-		if b.cfg.Timeout > 0 {
-			if _, ok := ctx.Deadline(); !ok {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, b.cfg.Timeout)
-				defer cancel()
-			}
-		}
-		err = invoker(ctx, method, req, reply, cc, callOpts...)
+		callCtx, cancel := b.CallContext(ctx, p)
+		err = invoker(callCtx, method, req, reply, cc, callOpts...)
 		if err == nil {
-			b.record(p, Success, nil)
+			cancel()
+			b.record(p, nil, false)
 			return nil
 		}
-		out := b.cfg.Outcome(err)
-		b.record(p, out, err)
-		if out == Failure && b.cfg.FallbackOnFailure {
+		p.Finish(callCtx, err)
+		cancel()
+		if b.cfg.FallbackOnFailure && ctx.Err() == nil && b.cfg.Outcome(err) == Failure {
 			return b.fallback(ctx, method, req, reply, callOpts, err)
 		}
 		return err
@@ -86,10 +123,45 @@ func (b *Breaker) fallback(ctx context.Context, method string, req, reply any, c
 		if h, ok := opt.(grpc.HeaderCallOption); ok && h.HeaderAddr != nil {
 			md := h.HeaderAddr.Copy()
 			md.Set(FallbackHeader, b.name)
+			reason, rejectedBy := fallbackCause(cause)
+			md.Set(FallbackReasonHeader, reason)
+			if rejectedBy != "" {
+				md.Set(FallbackRejectedByHeader, rejectedBy)
+			}
 			*h.HeaderAddr = md
 		}
 	}
 	return nil
+}
+
+// fallbackCause names why a fallback was served: a rejection, here or
+// downstream (read from the status's ErrorInfo), or the failure's code.
+func fallbackCause(cause error) (reason, rejectedBy string) {
+	var open *OpenError
+	if errors.As(cause, &open) {
+		return ReasonCircuitOpen, open.Breaker
+	}
+	if by, ok := RejectedDownstream(cause); ok {
+		return ReasonCircuitOpen, by
+	}
+	return status.Code(cause).String(), ""
+}
+
+// RejectedDownstream reports whether err is a status carrying a breaker
+// rejection's ErrorInfo (reason CIRCUIT_OPEN, domain breakwater), as a
+// server returns when its own breaker rejected the work, and names that
+// breaker.
+func RejectedDownstream(err error) (breaker string, ok bool) {
+	st, isStatus := status.FromError(err)
+	if !isStatus || st.Code() != codes.Unavailable {
+		return "", false
+	}
+	for _, d := range st.Details() {
+		if info, isInfo := d.(*errdetails.ErrorInfo); isInfo && info.GetReason() == ReasonCircuitOpen && info.GetDomain() == ErrorDomain {
+			return info.GetMetadata()[MetadataBreaker], true
+		}
+	}
+	return "", false
 }
 
 // StreamClientInterceptor puts every stream through the breaker of its
@@ -109,6 +181,9 @@ func StreamClientInterceptor(set *Set, opts ...InterceptorOption) grpc.StreamCli
 		target := o.target
 		if target == "" {
 			target = cc.Target()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, status.FromContextError(err).Err()
 		}
 		b := cache.get(set, target, method)
 		p, err := b.Allow()

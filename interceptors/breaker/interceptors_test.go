@@ -114,7 +114,9 @@ func TestHangingBackendTripsViaDeadline(t *testing.T) {
 		}
 		return nil, ctx.Err()
 	}}
-	set, _ := newSet(t, WithDefaults(WithTimeout(20*time.Millisecond), WithConsecutiveFailures(3)))
+	// The real clock: attribution judges the time the calls really ran.
+	set := NewSet(WithDefaults(WithTimeout(20*time.Millisecond), WithConsecutiveFailures(3)))
+	t.Cleanup(func() { _ = set.Close() })
 	c := dial(t, target, serve(t, f), set)
 	done := make(chan struct{})
 	go func() { // guarded: without a default deadline these calls hang
@@ -138,8 +140,11 @@ func TestHangingBackendTripsViaDeadline(t *testing.T) {
 	}
 }
 
-func TestNoDeadlineGetsDefault(t *testing.T) {
-	deadlines := make(chan time.Duration, 2)
+// TestTimeoutCapsEveryCall: the method's timeout is the call's deadline
+// when the caller has none or a later one; an earlier caller deadline
+// stands; WithDefaultTimeoutOnly keeps a later caller deadline.
+func TestTimeoutCapsEveryCall(t *testing.T) {
+	deadlines := make(chan time.Duration, 1)
 	f := &fakeHealth{check: func(ctx context.Context, _ *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 		d, ok := ctx.Deadline()
 		if !ok {
@@ -149,21 +154,35 @@ func TestNoDeadlineGetsDefault(t *testing.T) {
 		}
 		return &healthpb.HealthCheckResponse{}, nil
 	}}
-	set, _ := newSet(t, WithMethod("grpc.health.v1.Health", "Check", WithTimeout(time.Minute)))
-	c := dial(t, target, serve(t, f), set)
-	if _, err := c.Check(context.Background(), checkReq()); err != nil {
-		t.Fatal(err)
-	}
-	if d := <-deadlines; d <= 0 || d > time.Minute {
-		t.Fatalf("server saw deadline in %v, want the default minute", d)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
-	defer cancel()
-	if _, err := c.Check(ctx, checkReq()); err != nil {
-		t.Fatal(err)
-	}
-	if d := <-deadlines; d < 30*time.Minute {
-		t.Fatalf("caller's deadline replaced: %v", d)
+	addr := serve(t, f)
+	for _, tc := range []struct {
+		name             string
+		defaultOnly      bool
+		caller           time.Duration // 0: no deadline
+		wantMin, wantMax time.Duration
+	}{
+		{"no caller deadline", false, 0, 30 * time.Second, time.Minute},
+		{"later caller deadline capped", false, time.Hour, 30 * time.Second, time.Minute},
+		{"earlier caller deadline kept", false, 10 * time.Second, 5 * time.Second, 10 * time.Second},
+		{"default only: no caller deadline", true, 0, 30 * time.Second, time.Minute},
+		{"default only: later caller deadline kept", true, time.Hour, 30 * time.Minute, time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set, _ := newSet(t, WithMethod("grpc.health.v1.Health", "Check", WithTimeout(time.Minute), WithDefaultTimeoutOnly(tc.defaultOnly)))
+			c := dial(t, target, addr, set)
+			ctx := context.Background()
+			if tc.caller > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tc.caller)
+				defer cancel()
+			}
+			if _, err := c.Check(ctx, checkReq()); err != nil {
+				t.Fatal(err)
+			}
+			if d := <-deadlines; d < tc.wantMin || d > tc.wantMax {
+				t.Fatalf("server saw a deadline in %v, want %v to %v", d, tc.wantMin, tc.wantMax)
+			}
+		})
 	}
 }
 
@@ -307,8 +326,15 @@ func TestFallbackFillsReplyAndMarksIt(t *testing.T) {
 		if resp.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
 			t.Fatalf("call %d: reply not filled: %v", i, resp)
 		}
-		if by, ok := FallbackServed(header); !ok || by != name {
+		info, ok := FallbackServed(header)
+		if !ok || info.Breaker != name {
 			t.Fatalf("call %d: header %v does not mark the fallback", i, header)
+		}
+		if wantReason := []string{"Unavailable", ReasonCircuitOpen}[i]; info.Reason != wantReason {
+			t.Fatalf("call %d: fallback reason %q, want %q", i, info.Reason, wantReason)
+		}
+		if i == 1 && info.RejectedBy != name {
+			t.Fatalf("rejection: rejected-by %q, want %q", info.RejectedBy, name)
 		}
 		if !wantCause(causes[i]) {
 			t.Fatalf("call %d: cause %v", i, causes[i])
@@ -433,10 +459,13 @@ func TestStreamEstablishmentFailureCounted(t *testing.T) {
 	}
 }
 
+// TestInterceptorClosedPathDoesNotAllocate: a caller whose deadline is
+// within the method's timeout (the usual case) costs no allocation; a
+// deadline that must be cut pays for context.WithTimeout.
 func TestInterceptorClosedPathDoesNotAllocate(t *testing.T) {
-	set, _ := newSet(t, WithDefaults(WithTimeout(time.Second)))
+	set, _ := newSet(t, WithDefaults(WithTimeout(time.Hour)))
 	intercept := UnaryClientInterceptor(set, WithTarget("backend"))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	invoker := func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error { return nil }
 	_ = intercept(ctx, checkMethod, nil, nil, nil, invoker) // creates the breaker

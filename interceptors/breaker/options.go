@@ -21,15 +21,32 @@ const (
 	DefaultHalfOpenMaxProbes    = 1
 	DefaultHalfOpenSuccesses    = 3
 	DefaultEventBuffer          = 4096
+	// DefaultFairChance is the least time a call must have run before a
+	// deadline or cancellation counts against the dependency: below it,
+	// a give-up says more about the caller's deadline than about the
+	// dependency (a healthy loopback gRPC call or an indexed query takes
+	// 0.1-1 ms here).
+	DefaultFairChance = 10 * time.Millisecond
+	// DefaultFairChanceMultiple times the dependency's recent healthy
+	// latency is the other bound of a fair chance.
+	DefaultFairChanceMultiple = 10
 )
 
 // Settings are the resolved rules of one breaker. [Breaker.Settings]
 // returns them; [Option] values change them.
 type Settings struct {
 	Kind Kind
-	// Timeout is the deadline given to calls that arrive without one; zero
-	// leaves such calls without a deadline.
-	Timeout time.Duration
+	// Timeout caps every call: its deadline is the earlier of the caller's
+	// and admission + Timeout. With TimeoutDefaultOnly it is only given to
+	// calls that arrive without a deadline. Zero sets no deadline.
+	Timeout            time.Duration
+	TimeoutDefaultOnly bool
+	// A call that ends in a deadline or a cancellation counts as a failure
+	// only if it ran at least max(FairChance, FairChanceMultiple × the
+	// recent healthy latency), capped by SlowCallDuration and Timeout;
+	// otherwise it is not counted. See "Attribution" in the package doc.
+	FairChance         time.Duration
+	FairChanceMultiple float64
 	// Window is the span of the rolling window, cut in WindowBuckets
 	// buckets; old buckets age out as time moves on.
 	Window        time.Duration
@@ -86,6 +103,8 @@ func defaultSettings() Settings {
 		MaxOpenTimeout:       DefaultMaxOpenTimeout,
 		HalfOpenMaxProbes:    DefaultHalfOpenMaxProbes,
 		HalfOpenSuccesses:    DefaultHalfOpenSuccesses,
+		FairChance:           DefaultFairChance,
+		FairChanceMultiple:   DefaultFairChanceMultiple,
 		codes:                defaultCodes,
 	}
 }
@@ -115,6 +134,12 @@ func (s *Settings) sanitize() {
 	}
 	if s.SlowCallDuration <= 0 {
 		s.SlowCallRateThreshold = 0
+	}
+	if s.FairChance < 0 {
+		s.FairChance = 0
+	}
+	if s.FairChanceMultiple < 0 {
+		s.FairChanceMultiple = 0
 	}
 }
 
@@ -160,9 +185,24 @@ func WithCodes(o Outcome, cs ...codes.Code) Option {
 	}
 }
 
-// WithTimeout sets the deadline given to calls that arrive without one;
-// zero leaves them without.
+// WithTimeout sets how long a call may take: every call's deadline becomes
+// the earlier of the caller's and the admission time + d. Zero sets no
+// deadline (a caller's own still applies).
 func WithTimeout(d time.Duration) Option { return func(s *Settings) { s.Timeout = d } }
+
+// WithDefaultTimeoutOnly makes the [WithTimeout] duration a default, given
+// only to calls that arrive without a deadline, instead of a cap: for
+// methods whose callers legitimately wait longer (a report, an export).
+func WithDefaultTimeoutOnly(on bool) Option { return func(s *Settings) { s.TimeoutDefaultOnly = on } }
+
+// WithFairChance sets the attribution rule's bounds: a deadline or a
+// cancellation counts against the dependency only after the call ran at
+// least max(floor, multiple × recent healthy latency), capped by the
+// slow-call duration and the timeout. Defaults: [DefaultFairChance],
+// [DefaultFairChanceMultiple].
+func WithFairChance(floor time.Duration, multiple float64) Option {
+	return func(s *Settings) { s.FairChance, s.FairChanceMultiple = floor, multiple }
+}
 
 // WithWindow sets the rolling window: its span and the number of buckets
 // it is cut into (more buckets age out old calls more smoothly).

@@ -81,6 +81,16 @@ func (s *Set) now() int64 {
 
 func (s *Set) timeAt(now int64) time.Time { return s.base.Add(time.Duration(now)) }
 
+// until is the time from start (set-clock nanoseconds) to the real deadline
+// dl. The default clock reads no clock for it; a mock clock's time has
+// nothing to do with real deadlines, so with one it reads the real clock.
+func (s *Set) until(dl time.Time, start int64) time.Duration {
+	if s.clock == nil {
+		return dl.Sub(s.timeAt(start))
+	}
+	return time.Until(dl)
+}
+
 // MethodBreaker returns the breaker the client interceptors use for calls of
 // fullMethod ("/pkg.Service/Method") to target, creating it if needed.
 // Interceptors create breakers on a method's first call; a service calls

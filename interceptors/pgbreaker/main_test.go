@@ -16,14 +16,18 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(pgtest.Wrap(m))
 }
 
-// newPool opens a small pool on url, closed when the test ends.
-func newPool(tb testing.TB, url string) *pgxpool.Pool {
+// newPool opens a small pool on url (two connections, or the first of
+// maxConns), closed when the test ends.
+func newPool(tb testing.TB, url string, maxConns ...int32) *pgxpool.Pool {
 	tb.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	cfg.MaxConns = 2
+	if len(maxConns) > 0 {
+		cfg.MaxConns = maxConns[0]
+	}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -10,9 +10,9 @@ import (
 type Option func(*options)
 
 type options struct {
-	name     string
-	timeout  time.Duration
-	breakers []breaker.Option
+	name      string
+	breakers  []breaker.Option
+	admission *Admission
 }
 
 // WithName names the pool's breaker (and so its entry in the set, its
@@ -22,13 +22,20 @@ func WithName(name string) Option {
 	return func(o *options) { o.name = name }
 }
 
-// WithTimeout sets the deadline given to every call whose context has none.
-// The default is the breaker's own default timeout ([breaker.WithTimeout],
-// configuration, or [breaker.DefaultTimeout]); a negative value leaves such
-// calls without a deadline, which defeats the breaker's view of a hung
-// database and is meant for tests only.
+// WithTimeout sets the breaker's timeout, which caps every call (see
+// breaker.WithTimeout): shorthand for WithBreakerOptions(breaker.WithTimeout(d)).
+// Like every option given to the breaker at creation it comes last, after
+// any configuration file, so it wins. Prefer configuration ([breaker.WithMethod] with the breaker's name, or a
+// file) so that operators own the figure.
 func WithTimeout(d time.Duration) Option {
-	return func(o *options) { o.timeout = d }
+	return WithBreakerOptions(breaker.WithTimeout(d))
+}
+
+// WithAdmission sets the admission control of the DB, to share one between
+// DBs over the same pool (a bulkhead breaker for heavy queries beside the
+// pool's main one, say). The default is NewAdmission(pool MaxConns, 0, 0).
+func WithAdmission(a *Admission) Option {
+	return func(o *options) { o.admission = a }
 }
 
 // WithBreakerOptions passes options to the breaker when the set creates it:

@@ -2,7 +2,6 @@ package pgbreaker
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -25,12 +24,13 @@ type Querier interface {
 
 var _ Querier = (*DB)(nil)
 
-// DB puts every call on a pgx pool through the pool's breaker, under a
-// deadline. It is safe for concurrent use.
+// DB puts every call on a pgx pool through admission (a bound on the calls
+// running at once) and the pool's breaker, under the deadline the breaker
+// owns. It is safe for concurrent use.
 type DB struct {
-	pool    *pgxpool.Pool
-	b       *breaker.Breaker
-	timeout time.Duration
+	pool  *pgxpool.Pool
+	b     *breaker.Breaker
+	admit *Admission
 }
 
 // New wraps pool. The breaker is set's breaker named by [WithName]
@@ -51,12 +51,16 @@ func New(pool *pgxpool.Pool, set *breaker.Set, opts ...Option) *DB {
 		breaker.WithClassifier(Classify),
 	}, o.breakers...)
 	b := set.Breaker(o.name, bopts...)
-	timeout := o.timeout
-	if timeout == 0 {
-		timeout = b.Settings().Timeout
+	admit := o.admission
+	if admit == nil {
+		admit = NewAdmission(int(pool.Config().MaxConns), 0, 0)
 	}
-	return &DB{pool: pool, b: b, timeout: timeout}
+	return &DB{pool: pool, b: b, admit: admit}
 }
+
+// Admission returns the DB's admission control, to share with another DB
+// over the same pool ([WithAdmission]) or to read its figures.
+func (db *DB) Admission() *Admission { return db.admit }
 
 // Breaker returns the pool's breaker, for health checks and admin pages.
 func (db *DB) Breaker() *breaker.Breaker { return db.b }
@@ -83,30 +87,27 @@ func (db *DB) Exec(ctx context.Context, sql string, args ...any) (pgconn.Command
 // closed, as with pgx. A rejection returns the *[breaker.OpenError], also
 // from the returned rows' Err.
 func (db *DB) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	p, err := db.b.Allow()
+	c, qctx, err := db.begin(ctx)
 	if err != nil {
 		return errRows{err: err}, err
 	}
-	qctx, cancel := db.deadline(ctx)
 	rows, err := db.pool.Query(qctx, sql, args...)
 	if err != nil {
-		cancel()
-		p.Done(verdict(ctx, err))
+		c.end(qctx, err)
 		return rows, err
 	}
-	return &trackedRows{Rows: rows, ctx: ctx, permit: p, cancel: cancel}, nil
+	return &trackedRows{Rows: rows, ctx: qctx, call: c}, nil
 }
 
 // QueryRow runs sql through the breaker; the outcome is recorded by Scan,
 // which must be called, as with pgx. No rows ([pgx.ErrNoRows]) is a success.
 // A rejection is returned by Scan.
 func (db *DB) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	p, err := db.b.Allow()
+	c, qctx, err := db.begin(ctx)
 	if err != nil {
 		return errRow{err: err}
 	}
-	qctx, cancel := db.deadline(ctx)
-	return &trackedRow{row: db.pool.QueryRow(qctx, sql, args...), ctx: ctx, permit: p, cancel: cancel}
+	return &trackedRow{row: db.pool.QueryRow(qctx, sql, args...), ctx: qctx, call: c}
 }
 
 // InTx runs fn in a read-write transaction with the server's default
@@ -132,58 +133,80 @@ func (db *DB) Ping(ctx context.Context) error {
 	return db.run(ctx, db.pool.Ping)
 }
 
-// run is the breaker's Do, with two differences that matter for a pool:
-// a panic in fn releases the permit (a lost half-open probe slot would keep
-// the breaker from ever closing), and the caller's own cancellation is
-// judged on the caller's context, not guessed from the error.
-func (db *DB) run(ctx context.Context, fn func(context.Context) error) error {
+// call is one admitted call: its admission slot, its breaker permit and
+// its deadline, all released by end.
+type call struct {
+	db     *DB
+	permit breaker.Permit
+	cancel context.CancelFunc
+}
+
+// begin admits a call, in this order: a context already done is returned
+// as it is, nothing counted (the database never saw the call); then
+// admission, which sheds what does not fit with a *[ShedError], nothing
+// counted (waiting for a local slot is not the database's fault); then the
+// breaker, which may reject with its *breaker.OpenError. The breaker's
+// clock starts only then, so the time judged is the database's alone.
+func (db *DB) begin(ctx context.Context) (*call, context.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, ctx, err
+	}
+	if err := db.admit.acquire(ctx); err != nil {
+		return nil, ctx, err
+	}
 	p, err := db.b.Allow()
+	if err != nil {
+		db.admit.release()
+		return nil, ctx, err
+	}
+	cctx, cancel := db.b.CallContext(ctx, p)
+	return &call{db: db, permit: p, cancel: cancel}, cctx, nil
+}
+
+// end records the call's result and releases what begin took. When the
+// call's context is done, the result is a give-up whatever pgx made of it
+// (a context error, 57014 query_canceled after pgx's cancel request, a
+// closed connection), so the breaker judges it by the one rule for
+// deadlines and cancellations, whichever timer fired first.
+func (c *call) end(ctx context.Context, err error) {
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && c.db.b.Settings().Outcome(err) != breaker.Success {
+			err = cerr
+		}
+	}
+	c.permit.Finish(ctx, err)
+	c.cancel()
+	c.db.admit.release()
+}
+
+// run is one call of fn under begin and end. A panic in fn counts as
+// neutral, releasing the half-open probe slot (a lost one would keep the
+// breaker from ever closing) and the admission slot.
+func (db *DB) run(ctx context.Context, fn func(context.Context) error) error {
+	c, cctx, err := db.begin(ctx)
 	if err != nil {
 		return err
 	}
-	cctx, cancel := db.deadline(ctx)
-	defer cancel()
 	finished := false
 	defer func() {
-		if !finished {
-			p.Done(context.Canceled) // neutral: a panic says nothing about the database
+		if !finished { // a panic says nothing about the database
+			c.cancel()
+			c.permit.DoneWith(breaker.Neutral, nil)
+			db.admit.release()
 		}
 	}()
 	err = fn(cctx)
 	finished = true
-	p.Done(verdict(ctx, err))
-	return err
-}
-
-func nop() {}
-
-// deadline gives ctx the default timeout unless it has a deadline already.
-func (db *DB) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if db.timeout <= 0 {
-		return ctx, nop
-	}
-	if _, ok := ctx.Deadline(); ok {
-		return ctx, nop
-	}
-	return context.WithTimeout(ctx, db.timeout)
-}
-
-// verdict is the error the breaker classifies: when the caller cancelled,
-// whatever pgx made of it is neutral.
-func verdict(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() == context.Canceled {
-		return context.Canceled
-	}
+	c.end(cctx, err)
 	return err
 }
 
 // trackedRows records the query's outcome once, when the rows end.
 type trackedRows struct {
 	pgx.Rows
-	ctx    context.Context
-	permit breaker.Permit
-	cancel context.CancelFunc
-	done   bool
+	ctx  context.Context
+	call *call
+	done bool
 }
 
 func (r *trackedRows) Next() bool {
@@ -205,26 +228,22 @@ func (r *trackedRows) finish() {
 	}
 	r.done = true
 	r.Rows.Close() // pgx has closed them when Next returned false; Close is idempotent
-	err := r.Rows.Err()
-	r.cancel()
-	r.permit.Done(verdict(r.ctx, err))
+	r.call.end(r.ctx, r.Rows.Err())
 }
 
 // trackedRow records the query's outcome at Scan.
 type trackedRow struct {
-	row    pgx.Row
-	ctx    context.Context
-	permit breaker.Permit
-	cancel context.CancelFunc
-	done   bool
+	row  pgx.Row
+	ctx  context.Context
+	call *call
+	done bool
 }
 
 func (r *trackedRow) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
 	if !r.done {
 		r.done = true
-		r.cancel()
-		r.permit.Done(verdict(r.ctx, err))
+		r.call.end(r.ctx, err)
 	}
 	return err
 }
