@@ -65,9 +65,19 @@ from google.protobuf.message import Message  # noqa: E402
 from adprovider.v1 import adprovider_pb2, adprovider_pb2_grpc  # noqa: E402
 from breaker.v1 import breaker_pb2, breaker_pb2_grpc  # noqa: E402
 from google.rpc import error_details_pb2, status_pb2  # noqa: E402
+from money.v1 import money_pb2  # noqa: E402
 from recommender.v1 import recommender_pb2, recommender_pb2_grpc  # noqa: E402
 
 __all__ = [
+    # The generated message modules, re-exported: importing them from here
+    # needs no sys.path set-up of your own.
+    "adprovider_pb2",
+    "breaker_pb2",
+    "error_details_pb2",
+    "money_pb2",
+    "recommender_pb2",
+    "status_pb2",
+    # This module's own.
     "AdProviderClient",
     "BreakerAdminClient",
     "CallError",
