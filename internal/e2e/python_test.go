@@ -36,6 +36,22 @@ func TestPythonClient(t *testing.T) {
 	checkUnittest(t, out, "needs a database outage")
 	t.Logf("python3 -m unittest: %s", unittestSummary(out))
 
+	// The Python snippets of both READMEs, as they are.
+	for _, readme := range []struct{ path, heading string }{
+		{filepath.Join(s.root, "README.md"), "### Python"},
+		{filepath.Join(dir, "README.md"), ""},
+	} {
+		blocks := markdownBlocks(t, readme.path, readme.heading, "python")
+		if len(blocks) == 0 {
+			t.Errorf("%s %s has no python block", readme.path, readme.heading)
+		}
+		for _, code := range blocks {
+			if out, err := s.run(t, dir, pythonEnv, py, "-c", code); err != nil {
+				t.Errorf("a python block of %s: %v\n%s\n%s", readme.path, err, code, out)
+			}
+		}
+	}
+
 	// The tour the README shows (`python3 tour.py --break`).
 	out, err = s.run(t, dir, pythonEnv, py, "tour.py", "--break")
 	if err != nil {
