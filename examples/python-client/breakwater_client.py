@@ -432,7 +432,7 @@ class BreakerAdminClient(_Service):
         """One breaker; CallError NOT_FOUND for an unknown name."""
         return self._call("GetBreaker", breaker_pb2.GetBreakerRequest(name=name), timeout).breaker
 
-    def set_breaker_mode(self, name: str, mode: "breaker_pb2.BreakerMode.ValueType", *,
+    def set_breaker_mode(self, name: str, mode: breaker_pb2.BreakerMode, *,
                          timeout: Optional[float] = None) -> breaker_pb2.Breaker:
         """AUTO, FORCED_OPEN or FORCED_CLOSED (an admin write). A forced mode
         sticks until changed."""
