@@ -323,9 +323,12 @@ class RecommenderClient(_Service):
 
     def create_product(self, product: recommender_pb2.Product, *,
                        timeout: Optional[float] = None) -> recommender_pb2.Product:
-        """Stores a product; CallError ALREADY_EXISTS when its ASIN is taken."""
+        """Stores a product; CallError ALREADY_EXISTS when its ASIN is taken.
+
+        The admin token goes along when one is configured, so the call keeps
+        working where the service treats catalog writes as admin writes."""
         req = recommender_pb2.CreateProductRequest(product=product)
-        return self._call("CreateProduct", req, timeout).product
+        return self._call("CreateProduct", req, timeout, admin=True).product
 
     def list_reviews(self, *, asin: str = "", page_size: int = 0, page_token: str = "",
                      timeout: Optional[float] = None) -> recommender_pb2.ListReviewsResponse:
