@@ -19,6 +19,12 @@ PROTOVALIDATE_DIR      = $(shell $(GO) mod download -json github.com/bufbuild/pr
 VALIDATE_PROTO        := .build/protovalidate/buf/validate/validate.proto
 # The API with its comments, embedded for server reflection (internal/apidesc).
 API_IMAGE             := internal/apidesc/api.binpb
+# gen/python's generators are Debian's packages, at the versions of Debian's
+# Python runtime (python3-protobuf 4.21 = protoc 3.21, python3-grpcio 1.51):
+# apt-get install protobuf-compiler protobuf-compiler-grpc (.ci/run does).
+PROTOC_VERSION        := 3.21.12
+GRPC_PYTHON_VERSION   := 1.51.1
+GOOGLE_RPC_TEMPLATE   := examples/python-client/buf.gen.googlerpc.yaml
 
 GO_SOURCES = $(shell git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')
 BENCH_COUNT ?= 6
@@ -42,12 +48,33 @@ node_modules/.bin/protoc-gen-es: package.json package-lock.json
 .PHONY: deps
 deps: $(VALIDATE_PROTO) node_modules/.bin/protoc-gen-es ## Fetch pinned generators and validate.proto.
 
+# python-generators fails, saying what to install, unless protoc and
+# grpc_python_plugin are on PATH at the pinned versions: without them buf
+# would fail on the Python entries, or, worse, generate code for another
+# runtime than the one gen/python is tested with.
+.PHONY: python-generators
+python-generators:
+	@command -v protoc >/dev/null || { \
+	  echo "protoc is missing: gen/python needs protobuf-compiler $(PROTOC_VERSION) (Debian: apt-get install protobuf-compiler protobuf-compiler-grpc)" >&2; exit 1; }
+	@v="$$(protoc --version)"; [ "$$v" = "libprotoc $(PROTOC_VERSION)" ] || { \
+	  echo "protoc is '$$v': gen/python needs libprotoc $(PROTOC_VERSION), the version of Debian's python3-protobuf (apt-get install protobuf-compiler)" >&2; exit 1; }
+	@command -v grpc_python_plugin >/dev/null || { \
+	  echo "grpc_python_plugin is missing: gen/python needs protobuf-compiler-grpc $(GRPC_PYTHON_VERSION) (Debian: apt-get install protobuf-compiler-grpc)" >&2; exit 1; }
+	@if command -v dpkg-query >/dev/null; then \
+	  v="$$(dpkg-query -W -f='$${Version}' protobuf-compiler-grpc 2>/dev/null || true)"; \
+	  case "$$v" in $(GRPC_PYTHON_VERSION)-*) ;; *) \
+	    echo "protobuf-compiler-grpc is '$${v:-not installed}': gen/python needs $(GRPC_PYTHON_VERSION), the version of Debian's python3-grpcio" >&2; exit 1;; esac; \
+	else \
+	  echo "warning: no dpkg-query to check that grpc_python_plugin is $(GRPC_PYTHON_VERSION); generating with $$(command -v grpc_python_plugin)" >&2; \
+	fi
+
 .PHONY: generate
-generate: deps ## Regenerate gen/go, gen/ts and the reflection image from proto/.
-	rm -rf gen/go gen/ts
+generate: deps python-generators ## Regenerate gen/go, gen/ts, gen/python and the reflection image from proto/.
+	rm -rf gen/go gen/ts gen/python
 	$(BUF) generate
+	$(BUF) generate --template $(GOOGLE_RPC_TEMPLATE)
 	$(BUF) build proto --exclude-imports -o $(API_IMAGE)
-	@echo "generated gen/go, gen/ts and $(API_IMAGE)"
+	@echo "generated gen/go, gen/ts, gen/python and $(API_IMAGE)"
 
 .PHONY: check-generate
 check-generate: generate ## Regenerate and fail if anything generated changed.

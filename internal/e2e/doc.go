@@ -1,6 +1,7 @@
 // Package e2e tests breakwater as its users meet it: both services built and
 // started as processes, on a real PostgreSQL, called with the grpcurl lines
-// README.md shows and with the TypeScript client in examples/node-client.
+// README.md shows, with the TypeScript client in examples/node-client and
+// with the Python client in examples/python-client.
 // It has tests only; this file holds its documentation.
 //
 // # Sections
@@ -8,6 +9,7 @@
 //   - The system under test
 //   - The grpcurl suite
 //   - The Node client
+//   - The Python client
 //   - Outages
 //   - make run-all
 //
@@ -44,13 +46,22 @@
 // then the example program itself (`--break`) and checks what it prints.
 // It is skipped, saying why, only when node or npm is not installed.
 //
+// # The Python client
+//
+// TestPythonClient runs `python3 -m unittest -v` in examples/python-client
+// with the same variables, with Debian's /usr/bin/python3 (another python3
+// may come first on PATH without grpcio; BREAKWATER_PYTHON names another),
+// then the tour (`tour.py --break`) and checks what it prints. No test may
+// be skipped but the outage tests. Without grpcio and protobuf for that
+// Python it is skipped, saying what to install; under CI it fails instead.
+//
 // # Outages
 //
 // TestDatabaseOutage kills PostgreSQL (SIGKILL) under the running services:
 // after a few failures the database breakers open and callers get UNAVAILABLE
 // with ErrorInfo CIRCUIT_OPEN and a RetryInfo, first from Go and then from the
-// Node client; after a restart both services recover without one of their
-// own. With TEST_DATABASE_URL (a server the tests do not own) it is skipped.
+// Node and Python clients; after a restart both services recover without one
+// of their own. With TEST_DATABASE_URL (a server the tests do not own) it is skipped.
 //
 // # make run-all
 //

@@ -18,9 +18,9 @@ import (
 
 // TestDatabaseOutage kills PostgreSQL under the running services and checks
 // what callers get: breakers that opened by their own rules reject with
-// CIRCUIT_OPEN and a RetryInfo (from Go, then from the Node client), the
-// Recommender serves its last good recommendations, and after a restart
-// both services recover by themselves.
+// CIRCUIT_OPEN and a RetryInfo (from Go, then from the Node and Python
+// clients), the Recommender serves its last good recommendations, and after
+// a restart both services recover by themselves.
 func TestDatabaseOutage(t *testing.T) {
 	s := systemFor(t)
 	s.restoreBreakersAtEnd(t)
@@ -88,6 +88,7 @@ func TestDatabaseOutage(t *testing.T) {
 		}
 		t.Logf("node --test outage.test.js: %s", nodeSummary(out))
 	})
+	t.Run("Python client reads the RetryInfo", s.pythonOutage)
 
 	s.pg.Restart(t)
 	restarted = true

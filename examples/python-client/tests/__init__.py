@@ -1,0 +1,1 @@
+"""Tests of breakwater_client against a running system (see helpers.py)."""
