@@ -217,18 +217,23 @@ func (p Permit) Done(err error) {
 	if p.b == nil {
 		return
 	}
-	p.b.record(p, err, false)
+	p.b.record(p, err, isGiveUp(err), false)
 }
 
-// Finish is Done for a call made under callCtx from [Breaker.CallContext]:
-// when the breaker's own timeout ended the call, the call had all the time
+// Finish is Done for a call made under callCtx from [Breaker.CallContext].
+// The call is a give-up when callCtx is done (whoever ended it) or err is a
+// DEADLINE_EXCEEDED or CANCELLED status (the server's copy of the
+// deadline); an error that merely wraps a deadline of its own (a driver's
+// connect timeout) is judged by the classifier as it is. When the
+// breaker's own timeout ended the call, the call had all the time
 // configuration grants the dependency, so the give-up is its failure
 // whatever clock measured it.
 func (p Permit) Finish(callCtx context.Context, err error) {
 	if p.b == nil {
 		return
 	}
-	p.b.record(p, err, err != nil && context.Cause(callCtx) == ErrCallTimeout)
+	giveUp := err != nil && (callCtx.Err() != nil || isGiveUpStatus(err))
+	p.b.record(p, err, giveUp, giveUp && context.Cause(callCtx) == ErrCallTimeout)
 }
 
 // DoneWith records a verdict the caller reached itself, bypassing the
@@ -298,9 +303,9 @@ var ErrCallTimeout = errors.New("call exceeded its breaker timeout")
 // it) is the dependency's failure only when it had a fair chance to answer,
 // and not counted otherwise. A classifier that calls a give-up a success
 // is left alone. Callers hold b.mu.
-func (b *Breaker) verdict(err error, elapsed time.Duration, timedOut bool) Outcome {
+func (b *Breaker) verdict(err error, elapsed time.Duration, giveUp, timedOut bool) Outcome {
 	out := b.cfg.Outcome(err)
-	if err == nil || out == Success || !isGiveUp(err) {
+	if err == nil || out == Success || !giveUp {
 		return out
 	}
 	if timedOut || elapsed >= b.fairChance() {
@@ -340,11 +345,15 @@ func (b *Breaker) FairChance() time.Duration {
 // status (which gRPC returns for the client's own timer, and a server for
 // its copy of the same deadline).
 func isGiveUp(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isGiveUpStatus(err)
+}
+
+// isGiveUpStatus reports whether err is a DEADLINE_EXCEEDED or CANCELLED
+// gRPC status.
+func isGiveUpStatus(err error) bool {
 	var gs grpcStatuser
 	if e, ok := err.(grpcStatuser); ok {
 		gs = e
-	} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return true
 	} else if !errors.As(err, &gs) {
 		return false
 	}
@@ -359,8 +368,8 @@ func isGiveUp(err error) bool {
 // healthy latency: about the last sixteen successes count.
 const healthyWeight = 16
 
-func (b *Breaker) record(p Permit, err error, timedOut bool) {
-	b.recordWith(p, err, func(elapsed time.Duration) Outcome { return b.verdict(err, elapsed, timedOut) })
+func (b *Breaker) record(p Permit, err error, giveUp, timedOut bool) {
+	b.recordWith(p, err, func(elapsed time.Duration) Outcome { return b.verdict(err, elapsed, giveUp, timedOut) })
 }
 
 func (b *Breaker) recordOutcome(p Permit, out Outcome, err error) {

@@ -102,3 +102,38 @@ func TestDurationJSON(t *testing.T) {
 		t.Fatalf("marshal %s", b)
 	}
 }
+
+// TestMethodDefaultsAreBelowTheFile: a program's own per-method defaults
+// apply where the file says nothing and give way where it does, at every
+// level; WithMethod still beats the file.
+func TestMethodDefaultsAreBelowTheFile(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`{"breakers": [
+	  {"name": [{"service": "svc", "method": "Slow"}], "timeout": "0.1s"},
+	  {"name": [{"service": "app/postgres"}], "consecutiveFailures": 7}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := newSet(t, WithConfig(cfg),
+		WithMethodDefaults("svc", "Slow", WithTimeout(300*time.Millisecond), WithConsecutiveFailures(4)),
+		WithMethodDefaults("app/postgres", "", WithTimeout(2*time.Second), WithConsecutiveFailures(3)),
+		WithMethod("svc", "Fast", WithTimeout(50*time.Millisecond)),
+	)
+	slow := set.MethodBreaker("t", "/svc/Slow").Settings()
+	db := set.Breaker("app/postgres").Settings()
+	fast := set.MethodBreaker("t", "/svc/Fast").Settings()
+	for _, c := range []struct {
+		name      string
+		got, want any
+	}{
+		{"file's timeout beats the program default", slow.Timeout, 100 * time.Millisecond},
+		{"program default where the file is silent", slow.ConsecutiveFailures, 4},
+		{"named breaker: program timeout", db.Timeout, 2 * time.Second},
+		{"named breaker: file's rule", db.ConsecutiveFailures, 7},
+		{"WithMethod", fast.Timeout, 50 * time.Millisecond},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}

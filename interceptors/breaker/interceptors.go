@@ -98,7 +98,7 @@ func UnaryClientInterceptor(set *Set, opts ...InterceptorOption) grpc.UnaryClien
 		err = invoker(callCtx, method, req, reply, cc, callOpts...)
 		if err == nil {
 			cancel()
-			b.record(p, nil, false)
+			b.record(p, nil, false, false)
 			return nil
 		}
 		p.Finish(callCtx, err)

@@ -163,8 +163,9 @@ func (s *Settings) newBackOff() backoff.BackOff {
 }
 
 // Option tunes one breaker. Options are applied in order: package
-// defaults, [WithDefaults], configuration from least to most specific,
-// [WithMethod] entries likewise, then the options given to [Set.Breaker].
+// defaults, [WithDefaults], then for each level from least to most specific
+// (default, service or name, method) [WithMethodDefaults], configuration
+// and [WithMethod]; then the options given to [Set.Breaker].
 type Option func(*Settings)
 
 // WithKind labels the breaker (events, snapshots, metrics).
@@ -259,6 +260,7 @@ type setOptions struct {
 	clock       clock.Clock
 	config      *Config
 	defaults    []Option
+	methodDefs  map[Name][]Option
 	methods     map[Name][]Option
 	listeners   []listenerEntry
 	eventBuffer int
@@ -281,10 +283,26 @@ func WithDefaults(opts ...Option) SetOption {
 	return func(o *setOptions) { o.defaults = append(o.defaults, opts...) }
 }
 
+// WithMethodDefaults sets a program's own defaults for the breakers of one
+// gRPC method (service and method), one service (method ""), or one named
+// breaker (service = name, method ""). They apply before the configuration
+// at the same specificity, so a file can change them: this is how a
+// service ships tuned timeouts that operators still own.
+func WithMethodDefaults(service, method string, opts ...Option) SetOption {
+	return func(o *setOptions) {
+		if o.methodDefs == nil {
+			o.methodDefs = make(map[Name][]Option)
+		}
+		n := Name{Service: service, Method: method}
+		o.methodDefs[n] = append(o.methodDefs[n], opts...)
+	}
+}
+
 // WithMethod sets options for the breakers of one gRPC method (service and
 // method), one service (method ""), or one named breaker (service = name,
 // method ""). They apply after the configuration at the same specificity,
-// so code wins over files.
+// so code wins over files; use [WithMethodDefaults] for defaults a file may
+// change.
 func WithMethod(service, method string, opts ...Option) SetOption {
 	return func(o *setOptions) {
 		if o.methods == nil {

@@ -19,9 +19,10 @@ type Set struct {
 	base   time.Time
 	events *dispatcher // nil without listeners
 
-	defaults []Option
-	config   map[Name][]Option
-	methods  map[Name][]Option
+	defaults   []Option
+	methodDefs map[Name][]Option
+	config     map[Name][]Option
+	methods    map[Name][]Option
 
 	// grpc maps (target, full method) to a breaker. It is copied on write
 	// so the hot path is one atomic load and one map lookup, no lock and no
@@ -42,10 +43,11 @@ func NewSet(opts ...SetOption) *Set {
 		opt(&o)
 	}
 	s := &Set{
-		clock:    o.clock,
-		defaults: o.defaults,
-		methods:  o.methods,
-		byName:   make(map[string]*Breaker),
+		clock:      o.clock,
+		defaults:   o.defaults,
+		methodDefs: o.methodDefs,
+		methods:    o.methods,
+		byName:     make(map[string]*Breaker),
 	}
 	if s.clock != nil {
 		s.base = s.clock.Now()
@@ -175,6 +177,7 @@ func (s *Set) resolve(kind Kind, service, method string, extra []Option) Setting
 		levels = append(levels, Name{Service: service, Method: method})
 	}
 	for _, n := range levels {
+		apply(s.methodDefs[n])
 		apply(s.config[n])
 		apply(s.methods[n])
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -32,7 +33,16 @@ type Config struct {
 
 	// ShutdownTimeout bounds the graceful drain on SIGTERM.
 	ShutdownTimeout time.Duration
+
+	// MaxConcurrentStreams bounds the RPCs one client connection may have
+	// in flight (MAX_CONCURRENT_STREAMS, default 1000; HTTP/2's
+	// SETTINGS_MAX_CONCURRENT_STREAMS): more wait on the client's side, so a
+	// single connection cannot pile unbounded work on the server.
+	MaxConcurrentStreams uint
 }
+
+// DefaultMaxConcurrentStreams is the default of Config.MaxConcurrentStreams.
+const DefaultMaxConcurrentStreams = 1000
 
 // Defaults are a service's default listen addresses.
 type Defaults struct {
@@ -65,6 +75,7 @@ func LoadConfig(name string, d Defaults, args []string, getenv func(string) stri
 		ShutdownTimeout: 10 * time.Second,
 	}
 	level := env("LOG_LEVEL", "info")
+	streams := env("MAX_CONCURRENT_STREAMS", fmt.Sprint(DefaultMaxConcurrentStreams))
 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -78,6 +89,7 @@ func LoadConfig(name string, d Defaults, args []string, getenv func(string) stri
 	fs.StringVar(&cfg.TLSKeyFile, "tls-key", cfg.TLSKeyFile, "server key file (TLS_KEY_FILE)")
 	fs.StringVar(&cfg.TLSCAFile, "tls-ca", cfg.TLSCAFile, "CA file that verifies dialled servers (TLS_CA_FILE)")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", cfg.ShutdownTimeout, "bound on the graceful drain at shutdown")
+	fs.StringVar(&streams, "max-concurrent-streams", streams, "RPCs in flight per client connection (MAX_CONCURRENT_STREAMS)")
 	for _, add := range extra {
 		add(fs)
 	}
@@ -90,6 +102,11 @@ func LoadConfig(name string, d Defaults, args []string, getenv func(string) stri
 	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return Config{}, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
+	n, err := strconv.ParseUint(streams, 10, 32)
+	if err != nil || n == 0 {
+		return Config{}, fmt.Errorf("max concurrent streams %q: want a whole number above 0", streams)
+	}
+	cfg.MaxConcurrentStreams = uint(n)
 	return cfg, cfg.validate()
 }
 

@@ -32,8 +32,10 @@ func evaluateOptions(opts []Option) options {
 	return o
 }
 
-// WithBreakerOptions adds options to the process's breaker set, after the
-// ones from BREAKER_CONFIG (so code can pin what operators must not change).
+// WithBreakerOptions adds options to the process's breaker set. Per-method
+// settings given with breaker.WithMethodDefaults sit below BREAKER_CONFIG
+// (operators can change them); breaker.WithMethod sits above it (code pins
+// what operators must not change).
 func WithBreakerOptions(opts ...breaker.SetOption) Option {
 	return func(o *options) { o.setOptions = append(o.setOptions, opts...) }
 }

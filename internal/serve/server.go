@@ -63,7 +63,9 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	// snapshots at scrape time, so no per-call event is needed.
 	breakerMetrics := breakerprom.New()
 	setOpts := []breaker.SetOption{
-		breaker.WithListener(breaker.NewSlogListener(logger), breaker.EventStateChange),
+		// Every counted failure is logged at debug, so a trip never comes
+		// without the failures that caused it in the log.
+		breaker.WithListener(breaker.NewSlogListener(logger), breaker.EventStateChange, breaker.EventFailure),
 		breaker.WithListener(breakerMetrics, breaker.EventCreated, breaker.EventStateChange),
 	}
 	if cfg.BreakerConfig != "" {
@@ -106,7 +108,12 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 		s.registry.MustRegister(c)
 	}
 
+	streams := cfg.MaxConcurrentStreams
+	if streams == 0 {
+		streams = DefaultMaxConcurrentStreams
+	}
 	serverOpts := []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(uint32(streams)),
 		grpc.ChainUnaryInterceptor(
 			s.srvMetric.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)),

@@ -20,18 +20,25 @@ type StatusSetter interface {
 	SetServingStatus(service string, status healthpb.HealthCheckResponse_ServingStatus)
 }
 
-// Health reports AdProviderService as SERVING exactly while it can answer:
-// once the schema is migrated, and while the database breaker is closed.
-// It is a [breaker.Listener]: register it on the breaker set so that it hears
-// the database breaker's state changes.
+// Health reports AdProviderService's readiness: NOT_SERVING until the
+// schema is migrated ([Health.SetMigrated]) and, through the gRPC health
+// server's Shutdown, while shutting down; SERVING otherwise. It follows what
+// this process can do, not the database breaker: the database is shared by
+// every replica, so a readiness that followed it would pull every replica
+// out of a Kubernetes Service at once, and callers would meet refused
+// connections instead of a fast CIRCUIT_OPEN with a RetryInfo.
+// [FollowBreaker] brings the old behaviour back (NOT_SERVING while the
+// database breaker is not closed), for a replica with a database of its
+// own, where another replica can still serve.
 //
-// While the breaker is open or half-open the service is NOT_SERVING, so a
-// load balancer that follows health sends it no traffic, and then no call
-// would ever probe the database. [Health.Probe] closes that loop by pinging
-// the database through the breaker while it is not closed.
+// It is a [breaker.Listener]: register it on the breaker set so that it
+// hears the database breaker's state changes, which [Health.Probe] uses to
+// ping the database, through the breaker, while the breaker is not closed:
+// with no traffic, nothing else would probe it.
 type Health struct {
 	setter  StatusSetter
 	breaker string
+	follow  bool
 
 	mu       sync.Mutex
 	migrated bool
@@ -40,11 +47,21 @@ type Health struct {
 	probe    chan struct{} // closed and replaced when the breaker leaves closed
 }
 
+// HealthOption configures a [Health].
+type HealthOption func(*Health)
+
+// FollowBreaker makes readiness NOT_SERVING while the database breaker is
+// open or half-open, as well as before migration.
+func FollowBreaker() HealthOption { return func(h *Health) { h.follow = true } }
+
 // NewHealth returns a Health for the breaker named breakerName (the
 // pgbreaker.DB's Breaker().Name()). It reports NOT_SERVING until
 // [Health.SetMigrated].
-func NewHealth(setter StatusSetter, breakerName string) *Health {
+func NewHealth(setter StatusSetter, breakerName string, opts ...HealthOption) *Health {
 	h := &Health{setter: setter, breaker: breakerName, state: breaker.StateClosed, probe: make(chan struct{})}
+	for _, o := range opts {
+		o(h)
+	}
 	setter.SetServingStatus(ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	return h
 }
@@ -82,7 +99,7 @@ func (h *Health) Serving() bool {
 }
 
 func (h *Health) updateLocked() {
-	serving := h.migrated && h.state == breaker.StateClosed
+	serving := h.migrated && (!h.follow || h.state == breaker.StateClosed)
 	if serving == h.serving {
 		return
 	}

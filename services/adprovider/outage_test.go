@@ -46,13 +46,26 @@ type stack struct {
 
 func newStack(t *testing.T, dbURL string, deadline time.Duration) *stack {
 	t.Helper()
+	// These tests check the readiness that follows the breaker; the
+	// default (readiness ignores it) is TestHealthIgnoresTheDatabaseBreaker.
+	return newStackWith(t, dbURL, deadline, nil, adprovider.FollowBreaker())
+}
+
+// newStackWith is newStack with the given health options and, when not
+// nil, one more breaker listener, registered after the health's.
+func newStackWith(t *testing.T, dbURL string, deadline time.Duration, after breaker.Listener, hopts ...adprovider.HealthOption) *stack {
+	t.Helper()
 	ctx := context.Background()
 	s := &stack{clock: clock.NewMock(), hs: health.NewServer()}
-	s.health = adprovider.NewHealth(s.hs, testBreaker)
-	set := breaker.NewSet(
+	s.health = adprovider.NewHealth(s.hs, testBreaker, hopts...)
+	setOpts := []breaker.SetOption{
 		breaker.WithClock(s.clock),
 		breaker.WithListener(s.health, breaker.EventStateChange),
-	)
+	}
+	if after != nil {
+		setOpts = append(setOpts, breaker.WithListener(after, breaker.EventStateChange))
+	}
+	set := breaker.NewSet(setOpts...)
 	t.Cleanup(func() { _ = set.Close() })
 	pool, err := database.Open(ctx, dbURL, "adprovider", database.WithConnectTimeout(deadline))
 	if err != nil {
@@ -354,4 +367,32 @@ func TestHealthProbe(t *testing.T) {
 	}
 	s.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
 	s.checkAds(t)
+}
+
+// TestHealthIgnoresTheDatabaseBreaker: by default readiness follows what
+// the process can do, not the database shared by every replica: with the
+// database breaker forced open AdProvider stays SERVING, and its callers
+// get a fast CIRCUIT_OPEN with a RetryInfo instead of being routed away.
+func TestHealthIgnoresTheDatabaseBreaker(t *testing.T) {
+	changed := make(chan breaker.State, 4)
+	s := newStackWith(t, pgtest.Shared(t).NewDatabase(t), queryDeadline,
+		breaker.ListenerFunc(func(e breaker.Event) { changed <- e.To }))
+	s.migrate(t)
+	s.checkAds(t)
+	s.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
+
+	s.db.Breaker().SetMode(breaker.ModeForcedOpen)
+	if st := <-changed; st != breaker.StateOpen { // delivered to the health first
+		t.Fatalf("state change to %v", st)
+	}
+	if !s.health.Serving() {
+		t.Fatal("readiness went NOT_SERVING with the database breaker open")
+	}
+	s.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
+	start := time.Now()
+	_, err := s.client.GetAds(context.Background(), pensQuery)
+	if !isCircuitOpen(err) {
+		t.Fatalf("GetAds with the breaker forced open: %v, want CIRCUIT_OPEN with RetryInfo", err)
+	}
+	t.Logf("CIRCUIT_OPEN answered in %v", time.Since(start))
 }

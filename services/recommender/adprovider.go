@@ -52,18 +52,25 @@ func DialAdProvider(target string, set *breaker.Set, opts ...grpc.DialOption) (*
 	return conn, nil
 }
 
-// GetAdsTimeout is the default deadline of a GetAds call to AdProvider: ads
-// are worth a third of a second of a shopper's time, no more.
+// GetAdsTimeout is the GetAds breaker's default timeout, which caps every
+// call to AdProvider whatever the caller's deadline: ads are worth a third
+// of a second of a shopper's time, no more.
 const GetAdsTimeout = 300 * time.Millisecond
 
-// AdProviderBreakers gives GetAds its own breaker settings: the
-// [GetAdsTimeout] deadline and a quick trip, so a hanging AdProvider costs a
-// few slow calls before the house ads come in the time of a local call.
-// Settings passed in opts come after and win.
+// AdProviderBreakers gives GetAds its breaker defaults: the [GetAdsTimeout]
+// cap, a quick trip (5 failures in a row), and the house ads as its
+// fallback, on rejection and on failure ([HouseAdsFallback] of
+// [HouseAds]), so a hanging AdProvider costs a few slow calls before house
+// ads come in the time of a local call. They are defaults below any
+// BREAKER_CONFIG file ([breaker.WithMethodDefaults]): a file's "timeout" for
+// GetAds is the one that applies. Options in opts come after the base and
+// win over it.
 func AdProviderBreakers(opts ...breaker.Option) breaker.SetOption {
 	base := []breaker.Option{
 		breaker.WithTimeout(GetAdsTimeout),
 		breaker.WithConsecutiveFailures(5),
+		breaker.WithFallback(HouseAdsFallback(HouseAds())),
+		breaker.WithFallbackOnFailure(true),
 	}
-	return breaker.WithMethod(adproviderv1.AdProviderService_ServiceDesc.ServiceName, "GetAds", append(base, opts...)...)
+	return breaker.WithMethodDefaults(adproviderv1.AdProviderService_ServiceDesc.ServiceName, "GetAds", append(base, opts...)...)
 }

@@ -2,14 +2,13 @@ package recommender
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 	"unicode"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
@@ -24,9 +23,10 @@ type AdsClient interface {
 }
 
 // GetAds implements recommender.v1.RecommenderService: AdProvider's ads, or
-// the house ads marked degraded when the breaker rejects the call or the call
-// fails. INVALID_ARGUMENT from AdProvider is returned as it is: the request was
-// the caller's, and the breaker counts it as a success, not an outage.
+// the house ads marked degraded when the breaker rejected the call or the
+// call failed (the breaker's fallback serves them; see [AdProviderBreakers]).
+// INVALID_ARGUMENT from AdProvider is returned as it is: the request was the
+// caller's, and the breaker counts it as a success, not an outage.
 func (s *Server) GetAds(ctx context.Context, req *recommenderv1.GetAdsRequest) (*recommenderv1.GetAdsResponse, error) {
 	a := s.fetchAds(ctx, req, false)
 	if a.err != nil {
@@ -45,78 +45,63 @@ type adsAnswer struct {
 	err      error // only when the caller must see it
 }
 
-// fetchAds asks AdProvider and falls back to house ads. In ListRecommendations
-// (houseOnMistake) even INVALID_ARGUMENT gets house ads, marked
-// "invalid_argument": the ads are a side dish there, and the recommendations
-// are still good.
+// fetchAds asks AdProvider through the breaker, which owns the call's
+// deadline and serves the house ads when it cannot answer; the reply's
+// header says when it did, and why. In ListRecommendations (houseOnMistake)
+// INVALID_ARGUMENT also gets house ads, marked "invalid_argument": the ads
+// are a side dish there, and the recommendations are still good.
 func (s *Server) fetchAds(ctx context.Context, req *recommenderv1.GetAdsRequest, houseOnMistake bool) adsAnswer {
+	in := &adproviderv1.GetAdsRequest{ContextKeys: req.GetContextKeys(), Asin: req.GetAsin(), MaxAds: req.GetMaxAds()}
 	if s.ads == nil {
-		return s.houseAnswer(req, "not_configured")
+		return s.houseAnswer(ctx, in, "not_configured", nil)
 	}
-	callCtx, cancel := context.WithTimeout(ctx, s.opts.adsTimeout)
-	defer cancel()
-	resp, err := s.ads.GetAds(callCtx, &adproviderv1.GetAdsRequest{
-		ContextKeys: req.GetContextKeys(), Asin: req.GetAsin(), MaxAds: req.GetMaxAds(),
-	})
-	if err == nil {
+	var header metadata.MD
+	resp, err := s.ads.GetAds(ctx, in, grpc.Header(&header))
+	switch {
+	case err == nil:
+		if info, ok := breaker.FallbackServed(header); ok {
+			d := degradation(info)
+			level := slog.LevelWarn
+			if d.GetReason() == ReasonCircuitOpen {
+				level = slog.LevelDebug // the breaker logged its opening; one line per request is noise
+			}
+			s.opts.logger.Log(ctx, level, "served house ads", "reason", d.GetReason(), "breaker", d.GetBreaker())
+			return adsAnswer{ads: resp.GetAds(), degraded: d}
+		}
 		return adsAnswer{ads: resp.GetAds()}
-	}
-	if ctx.Err() != nil && !errors.Is(err, breaker.ErrOpen) {
+	case ctx.Err() != nil:
 		// The caller gave up: nobody is waiting for house ads.
 		return adsAnswer{err: status.FromContextError(ctx.Err()).Err()}
+	case status.Code(err) == codes.InvalidArgument && houseOnMistake:
+		return s.houseAnswer(ctx, in, "invalid_argument", err)
 	}
-	if status.Code(err) == codes.InvalidArgument && !houseOnMistake {
-		return adsAnswer{err: err}
-	}
-	r := reason(err)
-	level := slog.LevelWarn
-	if r == ReasonCircuitOpen {
-		level = slog.LevelDebug // the breaker already logged its opening; one line per request is noise
-	}
-	s.opts.logger.Log(ctx, level, "serving house ads", "reason", r, "error", err)
-	return s.houseAnswer(req, r)
+	return adsAnswer{err: err}
 }
 
-func (s *Server) houseAnswer(req *recommenderv1.GetAdsRequest, why string) adsAnswer {
-	n := int(req.GetMaxAds())
-	if n <= 0 {
-		n = 3
+// houseAnswer serves the house ads through the same fallback the breaker
+// uses, for the cases no breaker judges.
+func (s *Server) houseAnswer(ctx context.Context, in *adproviderv1.GetAdsRequest, why string, cause error) adsAnswer {
+	out := &adproviderv1.GetAdsResponse{}
+	if err := s.opts.adsFallback(ctx, adproviderv1.AdProviderService_GetAds_FullMethodName, in, out, cause); err != nil {
+		return adsAnswer{err: status.Error(codes.Internal, "house ads unavailable")}
 	}
-	ads := make([]*adproviderv1.Ad, 0, n)
-	for _, ad := range s.opts.houseAds {
-		if len(ads) == n {
-			break
-		}
-		if ad.GetAsin() != req.GetAsin() { // never the product being viewed
-			ads = append(ads, ad)
-		}
-	}
-	return adsAnswer{ads: ads, degraded: &recommenderv1.Degradation{
+	return adsAnswer{ads: out.GetAds(), degraded: &recommenderv1.Degradation{
 		Dependency: DependencyAdProvider, Reason: why, Fallback: FallbackHouseAds,
 	}}
 }
 
-// reason names why a dependency failed, for Degradation.reason: circuit_open
-// for a rejection (ours, or one reported in a status's ErrorInfo by a breaker
-// downstream), else the gRPC code in snake case.
-func reason(err error) string {
-	if errors.Is(err, breaker.ErrOpen) {
-		return ReasonCircuitOpen
+// degradation describes a fallback the breaker served: circuit_open, with
+// the breaker that rejected (the Recommender's own, or AdProvider's own
+// database breaker named in its answer), or the failed call's code in snake
+// case ("deadline_exceeded", "unavailable").
+func degradation(info breaker.FallbackInfo) *recommenderv1.Degradation {
+	reason := ReasonCircuitOpen
+	if info.Reason != breaker.ReasonCircuitOpen {
+		reason = snake(info.Reason)
 	}
-	st, _ := status.FromError(err)
-	for _, d := range st.Details() {
-		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetReason() == breaker.ReasonCircuitOpen {
-			return ReasonCircuitOpen
-		}
+	return &recommenderv1.Degradation{
+		Dependency: DependencyAdProvider, Reason: reason, Fallback: FallbackHouseAds, Breaker: info.RejectedBy,
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return "deadline_exceeded"
-	}
-	code := st.Code()
-	if code == codes.Unknown || code == codes.OK {
-		return "unavailable"
-	}
-	return snake(code.String())
 }
 
 // snake turns "DeadlineExceeded" into "deadline_exceeded".

@@ -1,10 +1,14 @@
 package recommender
 
 import (
+	"context"
+	"fmt"
+
 	"google.golang.org/protobuf/proto"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+	"github.com/breakwater/breakwater/interceptors/breaker"
 )
 
 // houseAds are the originals' default_ads made useful: real products of the
@@ -53,4 +57,38 @@ func HouseAds() []*adproviderv1.Ad {
 		out[i] = proto.Clone(ad).(*adproviderv1.Ad)
 	}
 	return out
+}
+
+// defaultMaxAds is how many house ads answer a request that names no
+// max_ads, as AdProvider does.
+const defaultMaxAds = 3
+
+// HouseAdsFallback is the GetAds fallback the breaker serves when it
+// rejects a call to AdProvider, or when the call fails (AdProviderBreakers
+// sets both): at most the request's max_ads (3 when unset) of ads, never the
+// product being viewed, copied so that callers may modify them. It is the
+// only place house ads are chosen; the server calls it too when it has no
+// AdProvider at all.
+func HouseAdsFallback(ads []*adproviderv1.Ad) breaker.Fallback {
+	return func(_ context.Context, _ string, req, reply any, _ error) error {
+		in, ok := req.(*adproviderv1.GetAdsRequest)
+		out, ok2 := reply.(*adproviderv1.GetAdsResponse)
+		if !ok || !ok2 {
+			return fmt.Errorf("house ads: not a GetAds call (%T, %T)", req, reply)
+		}
+		n := int(in.GetMaxAds())
+		if n <= 0 {
+			n = defaultMaxAds
+		}
+		out.Ads = out.Ads[:0]
+		for _, ad := range ads {
+			if len(out.Ads) == n {
+				break
+			}
+			if ad.GetAsin() != in.GetAsin() {
+				out.Ads = append(out.Ads, proto.Clone(ad).(*adproviderv1.Ad))
+			}
+		}
+		return nil
+	}
 }

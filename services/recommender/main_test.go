@@ -163,7 +163,7 @@ func newEnv(t testing.TB, dbURL string, sample bool) *env {
 	t.Cleanup(func() { e.adsConn.Close() })
 
 	srv := recommender.NewServer(st, adproviderv1.NewAdProviderServiceClient(e.adsConn),
-		recommender.WithClock(e.clock), recommender.WithAdsTimeout(200*time.Millisecond))
+		recommender.WithClock(e.clock))
 	v, err := validate.NewValidator(recommenderv1.File_recommender_v1_recommender_proto.Services().Get(0))
 	if err != nil {
 		t.Fatal(err)

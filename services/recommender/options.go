@@ -7,6 +7,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
+	"github.com/breakwater/breakwater/interceptors/breaker"
 )
 
 // An Option configures a [Server].
@@ -14,23 +15,19 @@ type Option func(*options)
 
 type options struct {
 	logger      *slog.Logger
-	houseAds    []*adproviderv1.Ad
+	adsFallback breaker.Fallback
 	lastGoodN   int
 	lastGoodAge time.Duration
 	clock       clock.Clock
-	adsTimeout  time.Duration
-	dbTimeout   time.Duration
 }
 
 func evaluateOptions(opts []Option) *options {
 	o := &options{
 		logger:      slog.New(slog.DiscardHandler),
-		houseAds:    HouseAds(),
+		adsFallback: HouseAdsFallback(HouseAds()),
 		lastGoodN:   1024,
 		lastGoodAge: 10 * time.Minute,
 		clock:       clock.New(),
-		adsTimeout:  GetAdsTimeout,
-		dbTimeout:   2 * time.Second,
 	}
 	for _, opt := range opts {
 		opt(o)
@@ -48,10 +45,13 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithHouseAds replaces the ads served when AdProvider cannot answer. The
-// default is [HouseAds]: products of the sample catalog.
+// WithHouseAds replaces the house ads the server serves when it has no
+// AdProvider to ask, or AdProvider refused the request
+// (ListRecommendations). The default is [HouseAds]: products of the sample
+// catalog. The breaker's fallback is set apart, with the breaker
+// ([AdProviderBreakers]); give both the same list.
 func WithHouseAds(ads []*adproviderv1.Ad) Option {
-	return func(o *options) { o.houseAds = ads }
+	return func(o *options) { o.adsFallback = HouseAdsFallback(ads) }
 }
 
 // WithLastGood bounds the cache of last good recommendations, served while
@@ -67,31 +67,6 @@ func WithClock(c clock.Clock) Option {
 	return func(o *options) {
 		if c != nil {
 			o.clock = c
-		}
-	}
-}
-
-// WithAdsTimeout bounds every call to AdProvider, whatever the caller's own
-// deadline (default [GetAdsTimeout]). The breaker's default deadline applies
-// only to calls without one, and a caller willing to wait 30 seconds for
-// recommendations should still get house ads after a third of a second when
-// AdProvider hangs.
-func WithAdsTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.adsTimeout = d
-		}
-	}
-}
-
-// WithDatabaseTimeout bounds every database call of a request, whatever the
-// caller's own deadline (default two seconds), so a hung database turns into
-// a failure (and a last good answer) rather than a wait as long as the
-// caller's patience.
-func WithDatabaseTimeout(d time.Duration) Option {
-	return func(o *options) {
-		if d > 0 {
-			o.dbTimeout = d
 		}
 	}
 }

@@ -50,9 +50,7 @@ func NewServer(st *store.Store, ads AdsClient, opts ...Option) *Server {
 
 // GetProduct implements recommender.v1.RecommenderService.
 func (s *Server) GetProduct(ctx context.Context, req *recommenderv1.GetProductRequest) (*recommenderv1.GetProductResponse, error) {
-	dbCtx, cancel := s.dbContext(ctx)
-	defer cancel()
-	p, err := s.store.GetProduct(dbCtx, req.GetAsin())
+	p, err := s.store.GetProduct(ctx, req.GetAsin())
 	if err != nil {
 		return nil, s.errorStatus(ctx, err, "product")
 	}
@@ -61,9 +59,7 @@ func (s *Server) GetProduct(ctx context.Context, req *recommenderv1.GetProductRe
 
 // ListProducts implements recommender.v1.RecommenderService.
 func (s *Server) ListProducts(ctx context.Context, req *recommenderv1.ListProductsRequest) (*recommenderv1.ListProductsResponse, error) {
-	dbCtx, cancel := s.dbContext(ctx)
-	defer cancel()
-	ps, next, err := s.store.ListProducts(dbCtx, store.ListProductsParams{
+	ps, next, err := s.store.ListProducts(ctx, store.ListProductsParams{
 		PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Category: req.GetCategory(),
 	})
 	if err != nil {
@@ -77,9 +73,7 @@ func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreatePro
 	if req.GetProduct().GetAsin() == "" {
 		return nil, status.Error(codes.InvalidArgument, "product.asin is required")
 	}
-	dbCtx, cancel := s.dbContext(ctx)
-	defer cancel()
-	p, err := s.store.CreateProduct(dbCtx, req.GetProduct())
+	p, err := s.store.CreateProduct(ctx, req.GetProduct())
 	if err != nil {
 		return nil, s.errorStatus(ctx, err, "product")
 	}
@@ -88,9 +82,7 @@ func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreatePro
 
 // ListReviews implements recommender.v1.RecommenderService.
 func (s *Server) ListReviews(ctx context.Context, req *recommenderv1.ListReviewsRequest) (*recommenderv1.ListReviewsResponse, error) {
-	dbCtx, cancel := s.dbContext(ctx)
-	defer cancel()
-	rs, next, err := s.store.ListReviews(dbCtx, store.ListReviewsParams{
+	rs, next, err := s.store.ListReviews(ctx, store.ListReviewsParams{
 		ASIN: req.GetAsin(), PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
 	})
 	if err != nil {
@@ -114,9 +106,7 @@ func (s *Server) CreateReview(ctx context.Context, req *recommenderv1.CreateRevi
 	case r.GetAsin() == "" || r.GetReviewerId() == "":
 		return nil, status.Error(codes.InvalidArgument, "review.asin and review.reviewer_id are required")
 	}
-	dbCtx, cancel := s.dbContext(ctx)
-	defer cancel()
-	created, err := s.store.CreateReview(dbCtx, r, req.GetRequestId())
+	created, err := s.store.CreateReview(ctx, r, req.GetRequestId())
 	if err != nil {
 		return nil, s.errorStatus(ctx, err, "review")
 	}
@@ -138,9 +128,7 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 	go func() {
 		adsDone <- s.fetchAds(ctx, &recommenderv1.GetAdsRequest{Asin: req.GetAsin()}, true)
 	}()
-	dbCtx, cancel := s.dbContext(ctx)
-	defer cancel()
-	recs, err := s.store.Recommend(dbCtx, store.RecommendParams{ASIN: key.asin, ReviewerID: key.reviewer, MaxResults: key.max})
+	recs, err := s.store.Recommend(ctx, store.RecommendParams{ASIN: key.asin, ReviewerID: key.reviewer, MaxResults: key.max})
 	ads := <-adsDone
 
 	resp := &recommenderv1.ListRecommendationsResponse{Recommendations: recs, Ads: ads.ads}
@@ -156,9 +144,7 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 		}
 		s.opts.logger.WarnContext(ctx, "serving last good recommendations", "error", err)
 		resp.Recommendations = cached
-		resp.Degraded = append(resp.Degraded, &recommenderv1.Degradation{
-			Dependency: DependencyDatabase, Reason: reason(err), Fallback: FallbackLastGoodAnswer,
-		})
+		resp.Degraded = append(resp.Degraded, databaseDegradation(err))
 	}
 	if ads.degraded != nil {
 		resp.Degraded = append(resp.Degraded, ads.degraded)
@@ -166,17 +152,12 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 	return resp, nil
 }
 
-// dbContext bounds a request's database work; see [WithDatabaseTimeout].
-func (s *Server) dbContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.opts.dbTimeout)
-}
-
 // errorStatus maps a store error to the status a caller sees: the store's
 // sentinels to their codes, the breaker's rejection to its own status (with
 // its RetryInfo), and every other database error to UNAVAILABLE or INTERNAL
 // without its text, which is logged instead.
 func (s *Server) errorStatus(ctx context.Context, err error, what string) error {
-	var open *breaker.OpenError
+	var withStatus interface{ GRPCStatus() *status.Status }
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return status.Error(codes.NotFound, what+" not found")
@@ -184,8 +165,10 @@ func (s *Server) errorStatus(ctx context.Context, err error, what string) error 
 		return status.Error(codes.AlreadyExists, what+" already exists")
 	case errors.Is(err, store.ErrInvalidPageToken):
 		return status.Error(codes.InvalidArgument, "invalid page_token")
-	case errors.As(err, &open):
-		return open.GRPCStatus().Err()
+	case errors.As(err, &withStatus):
+		// The breaker's rejection (UNAVAILABLE with RetryInfo), a shed call
+		// (RESOURCE_EXHAUSTED with RetryInfo): already the caller's status.
+		return withStatus.GRPCStatus().Err()
 	case ctx.Err() != nil:
 		return status.FromContextError(ctx.Err()).Err()
 	}
@@ -194,4 +177,23 @@ func (s *Server) errorStatus(ctx context.Context, err error, what string) error 
 		return status.Error(codes.Unavailable, "database unavailable")
 	}
 	return status.Error(codes.Internal, "internal error")
+}
+
+// databaseDegradation says why the database could not rank: circuit_open
+// with the breaker that rejected, deadline_exceeded, resource_exhausted (a
+// shed call), or unavailable for any other failure.
+func databaseDegradation(err error) *recommenderv1.Degradation {
+	d := &recommenderv1.Degradation{Dependency: DependencyDatabase, Fallback: FallbackLastGoodAnswer, Reason: "unavailable"}
+	var open *breaker.OpenError
+	switch {
+	case errors.As(err, &open):
+		d.Reason, d.Breaker = ReasonCircuitOpen, open.Breaker
+	case errors.Is(err, context.DeadlineExceeded):
+		d.Reason = "deadline_exceeded"
+	default:
+		if c := status.Code(err); c != codes.Unknown && c != codes.OK {
+			d.Reason = snake(c.String())
+		}
+	}
+	return d
 }

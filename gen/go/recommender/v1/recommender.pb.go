@@ -453,7 +453,13 @@ type Degradation struct {
 	// Why, such as "circuit_open", "unavailable" or "deadline_exceeded".
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	// What was served instead, such as "house_ads" or "last_good_answer".
-	Fallback      string `protobuf:"bytes,3,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	Fallback string `protobuf:"bytes,3,opt,name=fallback,proto3" json:"fallback,omitempty"`
+	// The circuit breaker that rejected the call, when one did: the
+	// Recommender's own ("adprovider/adprovider.v1.AdProviderService/GetAds",
+	// "recommender/postgres") or one further down that the dependency named
+	// in its answer ("adprovider/postgres"). Empty when the call failed
+	// without a rejection.
+	Breaker       string `protobuf:"bytes,4,opt,name=breaker,proto3" json:"breaker,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -505,6 +511,13 @@ func (x *Degradation) GetReason() string {
 func (x *Degradation) GetFallback() string {
 	if x != nil {
 		return x.Fallback
+	}
+	return ""
+}
+
+func (x *Degradation) GetBreaker() string {
+	if x != nil {
+		return x.Breaker
 	}
 	return ""
 }
@@ -1396,13 +1409,14 @@ const file_recommender_v1_recommender_proto_rawDesc = "" +
 	"\rhelpful_votes\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\fhelpfulVotes\x12(\n" +
 	"\vtotal_votes\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\n" +
 	"totalVotes:k\xbaHh\x1af\n" +
-	"\x11helpfulness.votes\x12)helpful_votes must not exceed total_votes\x1a&this.helpful_votes <= this.total_votes\"a\n" +
+	"\x11helpfulness.votes\x12)helpful_votes must not exceed total_votes\x1a&this.helpful_votes <= this.total_votes\"{\n" +
 	"\vDegradation\x12\x1e\n" +
 	"\n" +
 	"dependency\x18\x01 \x01(\tR\n" +
 	"dependency\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x1a\n" +
-	"\bfallback\x18\x03 \x01(\tR\bfallback\">\n" +
+	"\bfallback\x18\x03 \x01(\tR\bfallback\x12\x18\n" +
+	"\abreaker\x18\x04 \x01(\tR\abreaker\">\n" +
 	"\x11GetProductRequest\x12)\n" +
 	"\x04asin\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9A-Z]{10}$R\x04asin\"G\n" +
 	"\x12GetProductResponse\x121\n" +

@@ -42,14 +42,16 @@ class CreateReviewResponse(_message.Message):
     def __init__(self, review: _Optional[_Union[Review, _Mapping]] = ...) -> None: ...
 
 class Degradation(_message.Message):
-    __slots__ = ["dependency", "fallback", "reason"]
+    __slots__ = ["breaker", "dependency", "fallback", "reason"]
+    BREAKER_FIELD_NUMBER: _ClassVar[int]
     DEPENDENCY_FIELD_NUMBER: _ClassVar[int]
     FALLBACK_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    breaker: str
     dependency: str
     fallback: str
     reason: str
-    def __init__(self, dependency: _Optional[str] = ..., reason: _Optional[str] = ..., fallback: _Optional[str] = ...) -> None: ...
+    def __init__(self, dependency: _Optional[str] = ..., reason: _Optional[str] = ..., fallback: _Optional[str] = ..., breaker: _Optional[str] = ...) -> None: ...
 
 class GetAdsRequest(_message.Message):
     __slots__ = ["asin", "context_keys", "max_ads"]

@@ -57,28 +57,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	if err != nil {
 		return err
 	}
-	return start(ctx, cfg, serve.NewLogger(cfg, stderr), nil, nil)
+	return start(ctx, cfg, serve.NewLogger(cfg.Config, stderr), nil, nil)
 }
 
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (serve.Config, error) {
-	cfg, err := serve.LoadConfig("adprovider", defaults, args, getenv, stderr)
+// config is internal/serve's configuration plus AdProvider's own.
+type config struct {
+	serve.Config
+	// healthFollowsDatabase: readiness NOT_SERVING while the database
+	// breaker is open (ADPROVIDER_HEALTH_FOLLOWS_DATABASE); see
+	// adprovider.FollowBreaker and deploy/README.md.
+	healthFollowsDatabase bool
+}
+
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	follow := getenv("ADPROVIDER_HEALTH_FOLLOWS_DATABASE") == "true"
+	cfg, err := serve.LoadConfig("adprovider", defaults, args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&follow, "health-follows-database", follow,
+			"report NOT_SERVING while the database breaker is open; for a replica with its own database (ADPROVIDER_HEALTH_FOLLOWS_DATABASE=true)")
+	})
 	if err != nil {
-		return cfg, err
+		return config{}, err
 	}
 	if cfg.DatabaseURL == "" {
-		return cfg, errors.New("no database: set DATABASE_URL or ADPROVIDER_DATABASE_URL (or -database-url)")
+		return config{}, errors.New("no database: set DATABASE_URL or ADPROVIDER_DATABASE_URL (or -database-url)")
 	}
-	return cfg, nil
+	return config{Config: cfg, healthFollowsDatabase: follow}, nil
 }
 
 // start runs AdProvider until ctx ends. It starts whether or not the
 // database is up: migrations retry in the background while health says
 // NOT_SERVING and GetAds answers UNAVAILABLE. Tests pass listeners they
 // opened; nil listeners mean the configured addresses.
-func start(ctx context.Context, cfg serve.Config, log *slog.Logger, grpcLis, adminLis net.Listener) error {
+func start(ctx context.Context, cfg config, log *slog.Logger, grpcLis, adminLis net.Listener) error {
 	hs := health.NewServer() // "" stays SERVING: the process is up
-	h := adprovider.NewHealth(hs, breakerName)
-	srv, err := serve.New(cfg, log,
+	var hopts []adprovider.HealthOption
+	if cfg.healthFollowsDatabase {
+		hopts = append(hopts, adprovider.FollowBreaker())
+	}
+	h := adprovider.NewHealth(hs, breakerName, hopts...)
+	srv, err := serve.New(cfg.Config, log,
 		serve.WithHealthServer(hs),
 		serve.WithBreakerListener(h, breaker.EventStateChange),
 	)

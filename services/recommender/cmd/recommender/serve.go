@@ -17,6 +17,7 @@ import (
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/pgbreaker"
 	"github.com/breakwater/breakwater/internal/database"
 	"github.com/breakwater/breakwater/internal/serve"
@@ -33,6 +34,10 @@ const (
 	// admin service, like AdProvider's "adprovider/postgres".
 	dbBreakerName  = "recommender/postgres"
 	maxPrepareWait = 10 * time.Second
+	// dbTimeout is the database breaker's default timeout: every query of a
+	// request ends within it, whatever the caller's deadline, so a hung
+	// database turns into a last good answer rather than a long wait.
+	dbTimeout = 2 * time.Second
 )
 
 var serviceName = recommenderv1.RecommenderService_ServiceDesc.ServiceName
@@ -68,13 +73,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 // listeners they opened; nil means the configured addresses.
 func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) error {
 	log := cfg.logger
-	var opts []serve.Option
-	if cfg.BreakerConfig == "" {
-		// Code settings win over a file's at the same specificity, so the
-		// defaults apply only when no file is given.
-		opts = append(opts, serve.WithBreakerOptions(recommender.AdProviderBreakers()))
-	}
-	srv, err := serve.New(cfg.Config, log, opts...)
+	// The service's own breaker defaults, below any BREAKER_CONFIG file:
+	// GetAds' timeout and house ads, and the database's timeout.
+	srv, err := serve.New(cfg.Config, log, serve.WithBreakerOptions(
+		recommender.AdProviderBreakers(),
+		breaker.WithMethodDefaults(dbBreakerName, "", breaker.WithTimeout(dbTimeout)),
+	))
 	if err != nil {
 		return err
 	}
