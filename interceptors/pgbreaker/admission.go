@@ -15,8 +15,9 @@ import (
 // Defaults of admission control.
 const (
 	// DefaultQueueFactor times the limit is how many calls may wait for a
-	// slot; more are shed at once.
-	DefaultQueueFactor = 16
+	// slot; more are shed at once. With queries of 1-2 ms, a line of 128
+	// per connection drains within DefaultMaxWait.
+	DefaultQueueFactor = 128
 	// DefaultMaxWait is the longest a call waits for a slot before it is
 	// shed. Half a second keeps a burst that the pool drains in time
 	// (a few thousand short queries a second on four connections here)

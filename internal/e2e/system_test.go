@@ -103,6 +103,8 @@ type system struct {
 	recAddr, adAddr           string // gRPC
 	recAdminAddr, adAdminAddr string // admin HTTP
 
+	extraEnv []string // appended to env(): later entries win
+
 	procs []*process // in start order
 	rec   *grpc.ClientConn
 	ad    *grpc.ClientConn
@@ -118,8 +120,8 @@ type process struct {
 
 // startSystem builds and starts everything. On error the returned system
 // holds what did start, for stop and for its logs.
-func startSystem() (*system, error) {
-	s := &system{logs: &logBuffer{}}
+func startSystem(extraEnv ...string) (*system, error) {
+	s := &system{logs: &logBuffer{}, extraEnv: extraEnv}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 
@@ -218,7 +220,40 @@ func (s *system) env() []string {
 	if cfg := filepath.Join(s.root, "deploy", "breakers.json"); fileExists(cfg) {
 		env = append(env, "BREAKER_CONFIG="+cfg)
 	}
-	return env
+	return append(env, s.extraEnv...)
+}
+
+// privateSystem starts a system of the test's own, for tests that hang,
+// stop or overload its parts, with extraEnv on top of the usual settings;
+// it is stopped when the test ends.
+func privateSystem(t *testing.T, extraEnv ...string) *system {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: builds and starts both services and PostgreSQL; skipped with -short")
+	}
+	s, err := startSystem(extraEnv...)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("what the services logged:\n%s", s.logs.since(0))
+		}
+		if err := s.stop(); err != nil {
+			t.Errorf("stopping the private system: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("starting a private system: %v", err)
+	}
+	return s
+}
+
+// process returns the running process called name.
+func (s *system) process(name string) *process {
+	for _, p := range s.procs {
+		if p.name == name {
+			return p
+		}
+	}
+	return nil
 }
 
 func (s *system) start(name string, env []string) error {

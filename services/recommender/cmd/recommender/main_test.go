@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 	"github.com/breakwater/breakwater/internal/pgtest"
@@ -181,4 +182,82 @@ func TestImportCommand(t *testing.T) {
 	if err := runImport(context.Background(), nil, env(), io.Discard); err == nil {
 		t.Error("import with no files: no error")
 	}
+}
+
+// hungAdProvider answers no GetAds: each call waits until its context ends,
+// after reporting how long its deadline gave it.
+type hungAdProvider struct {
+	adproviderv1.UnimplementedAdProviderServiceServer
+	deadlines chan time.Duration
+}
+
+func (h *hungAdProvider) GetAds(ctx context.Context, _ *adproviderv1.GetAdsRequest) (*adproviderv1.GetAdsResponse, error) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		h.deadlines <- -1
+	} else {
+		h.deadlines <- time.Until(d)
+	}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestBreakerConfigTimeoutIsTheCallsDeadline: the GetAds timeout in
+// BREAKER_CONFIG (100 ms) is the deadline AdProvider sees, although the
+// caller allows 5 s and the code default is 300 ms, and a hung AdProvider
+// turns into house ads.
+func TestBreakerConfigTimeoutIsTheCallsDeadline(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "breakers.json")
+	if err := os.WriteFile(cfgFile, []byte(`{"breakers": [
+	  {"name": [{"service": "adprovider.v1.AdProviderService", "method": "GetAds"}], "timeout": "0.1s"}
+	]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hung := &hungAdProvider{deadlines: make(chan time.Duration, 1)}
+	adsLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	adsSrv := grpc.NewServer()
+	adproviderv1.RegisterAdProviderServiceServer(adsSrv, hung)
+	go func() { _ = adsSrv.Serve(adsLis) }()
+	defer adsSrv.Stop()
+
+	cfg, err := loadConfig(nil, env("DATABASE_URL", pgtest.Shared(t).NewDatabase(t), "LOG_LEVEL", "error",
+		"ADPROVIDER_TARGET", adsLis.Addr().String(), "BREAKER_CONFIG", cfgFile), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = start(ctx, cfg, grpcLis, nil) })
+	defer func() { cancel(); wg.Wait() }()
+	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+
+	callCtx, callCancel := context.WithTimeout(ctx, 5*time.Second)
+	defer callCancel()
+	start := time.Now()
+	resp, err := recommenderv1.NewRecommenderServiceClient(conn).GetAds(callCtx, &recommenderv1.GetAdsRequest{MaxAds: 2})
+	elapsed := time.Since(start)
+	if err != nil || len(resp.GetDegraded()) != 1 || resp.GetDegraded()[0].GetReason() != "deadline_exceeded" {
+		t.Fatalf("GetAds with AdProvider hung: %v, %v; want house ads, deadline_exceeded", resp, err)
+	}
+	if d := <-hung.deadlines; d <= 0 || d > 100*time.Millisecond {
+		t.Fatalf("AdProvider saw a deadline %v away, want at most the configured 100 ms", d)
+	}
+	start = time.Now()
+	if _, err := recommenderv1.NewRecommenderServiceClient(conn).GetAds(callCtx, &recommenderv1.GetAdsRequest{MaxAds: 2}); err != nil {
+		t.Fatal(err)
+	}
+	<-hung.deadlines
+	t.Logf("house ads after %v, then %v on an established connection (configured GetAds timeout 100 ms; code default %v)",
+		elapsed.Round(time.Millisecond), time.Since(start).Round(time.Millisecond), recommender.GetAdsTimeout)
 }
