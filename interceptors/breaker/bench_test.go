@@ -19,8 +19,11 @@ func noopInvoker(context.Context, string, any, any, *grpc.ClientConn, ...grpc.Ca
 // BenchmarkUnaryClientInterceptor measures the interceptor alone on a
 // no-op invoker: none is the invoker called directly, closed and open the
 // interceptor in each state, mercari the raw library's Do in the same run
-// for a ratio. Callers' contexts carry a deadline, as they should; one
-// without pays for context.WithTimeout (the default deadline).
+// for a ratio. Callers' contexts carry a deadline (an hour away, so that it
+// outlasts the run) within the method's timeout (two hours here), so the
+// breaker keeps it; closed-capped has the default 5 s timeout, so the
+// breaker must cut the caller's deadline and pays for
+// context.WithTimeoutCause (its timer and context).
 func BenchmarkUnaryClientInterceptor(b *testing.B) {
 	cc, err := grpc.NewClient("passthrough:///bench", grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -38,7 +41,17 @@ func BenchmarkUnaryClientInterceptor(b *testing.B) {
 			_ = invoker(ctx, checkMethod, req, reply, cc)
 		}
 	})
+	within := WithDefaults(WithTimeout(2 * time.Hour))
 	b.Run("closed", func(b *testing.B) {
+		set := NewSet(within)
+		defer set.Close()
+		intercept := UnaryClientInterceptor(set)
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = intercept(ctx, checkMethod, req, reply, cc, noopInvoker)
+		}
+	})
+	b.Run("closed-capped", func(b *testing.B) {
 		set := NewSet()
 		defer set.Close()
 		intercept := UnaryClientInterceptor(set)
@@ -48,7 +61,7 @@ func BenchmarkUnaryClientInterceptor(b *testing.B) {
 		}
 	})
 	b.Run("open", func(b *testing.B) {
-		set := NewSet(WithDefaults(WithConsecutiveFailures(1), WithOpenTimeout(time.Hour, time.Hour)))
+		set := NewSet(within, WithDefaults(WithConsecutiveFailures(1), WithOpenTimeout(time.Hour, time.Hour)))
 		defer set.Close()
 		intercept := UnaryClientInterceptor(set)
 		_ = intercept(ctx, checkMethod, req, reply, cc, func(context.Context, string, any, any, *grpc.ClientConn, ...grpc.CallOption) error {
@@ -85,7 +98,7 @@ func BenchmarkUnaryClientInterceptorParallel(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 	defer cancel()
 	b.Run("closed", func(b *testing.B) {
-		set := NewSet()
+		set := NewSet(WithDefaults(WithTimeout(2 * time.Hour)))
 		defer set.Close()
 		intercept := UnaryClientInterceptor(set)
 		b.RunParallel(func(pb *testing.PB) {
@@ -117,14 +130,19 @@ func BenchmarkRoundTrip(b *testing.B) {
 	go func() { _ = srv.Serve(lis) }()
 	defer srv.Stop()
 
-	set := NewSet()
+	// breaker keeps the caller's minute (within its two hours); capped cuts
+	// it to the default 5 s timeout, paying for a timer per call.
+	set := NewSet(WithDefaults(WithTimeout(2 * time.Hour)))
 	defer set.Close()
+	capped := NewSet()
+	defer capped.Close()
 	for _, c := range []struct {
 		name string
 		opts []grpc.DialOption
 	}{
 		{"direct", nil},
 		{"breaker", []grpc.DialOption{grpc.WithUnaryInterceptor(UnaryClientInterceptor(set))}},
+		{"breaker-capped", []grpc.DialOption{grpc.WithUnaryInterceptor(UnaryClientInterceptor(capped))}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cc, err := grpc.NewClient(lis.Addr().String(), append(c.opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
@@ -133,7 +151,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 			}
 			defer cc.Close()
 			client := healthpb.NewHealthClient(cc)
-			ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
 			if _, err := client.Check(ctx, checkReq()); err != nil { // connect
 				b.Fatal(err)

@@ -12,7 +12,8 @@
 // # Sections
 //
 //   - Calls and outcomes
-//   - Deadlines
+//   - Deadlines and attribution
+//   - Admission: overload is not the database's fault
 //   - Classification
 //   - Rejections
 //
@@ -26,21 +27,45 @@
 // panic inside it rolls back and counts as neutral, releasing the call's
 // half-open probe slot.
 //
-// # Deadlines
+// # Deadlines and attribution
 //
-// A call whose context has no deadline gets the default timeout
-// ([WithTimeout]; by default the breaker's own, five seconds unless
-// configured), so a database that hangs shows up as failures rather than
-// goroutines piling up. For Query the deadline lasts until the rows end.
+// The pool's breaker owns every call's deadline (breaker.Breaker.CallContext):
+// its Timeout, from configuration or [WithTimeout], caps the caller's
+// deadline, so a database that hangs shows up as failures rather than
+// goroutines piling up, and an operator's timeout is the one that applies.
+// For Query the deadline lasts until the rows end.
+//
+// A call whose context is already done is returned as the context's error,
+// not sent and not counted. A call that ends because its context ended
+// (the caller's deadline or cancel, a gRPC client's RST_STREAM, the breaker's
+// timeout), whatever pgx made of it (a context error, 57014 after pgx's
+// cancel request, a closed connection), is judged by the breaker package's
+// attribution rule: a failure only if it ran longer than the dependency's
+// fair chance (see "Attribution" in package breaker), so 1 ms callers never
+// open the breaker of a healthy database, and 1 s callers of a locked table
+// do. A driver's own connect timeout, with the caller's context alive, is a
+// connection failure as [Classify] says.
+//
+// # Admission: overload is not the database's fault
+//
+// Time spent waiting for a pool connection is local queueing, not database
+// latency. An [Admission] (by default one per DB, as wide as the pool's
+// MaxConns) lets that many calls run at once and the next ones wait in a
+// bounded line ([DefaultQueueFactor] per slot, at most [DefaultMaxWait]);
+// what does not fit is shed at once with a *[ShedError]: RESOURCE_EXHAUSTED
+// with a RetryInfo, never counted by the breaker. The breaker's clock starts
+// after admission, so the time it judges is the database's. DBs over one
+// pool (a bulkhead breaker for heavy queries, say) share one Admission
+// ([WithAdmission]). The pool's size is pgxpool's pool_max_conns in the
+// database URL (pgx's default: the larger of 4 and the number of CPUs).
 //
 // # Classification
 //
-// [Classify] follows DESIGN.md: connection errors, timeouts and the
+// [Classify] says: connection errors, timeouts and the
 // SQLSTATE classes 08, 53, 57 (57P01–57P03 and 57014 among them), 58 and XX
 // are failures; no rows, data and constraint errors (classes 22, 23) and
-// every other answer from the server are successes; the caller's own
-// cancellation is neutral, decided on the caller's context rather than
-// guessed from pgx's error.
+// every other answer from the server are successes; give-ups are judged as
+// above.
 //
 // # Rejections
 //
