@@ -29,7 +29,9 @@ func realSet(t *testing.T, opts ...SetOption) *Set {
 // patient caller is answered for real.
 func TestImpatientCallersDoNotTripAHealthyDependency(t *testing.T) {
 	f := &fakeHealth{}
-	set := realSet(t) // default rules: 5 in a row, or 50% of at least 10
+	set := realSet(t, WithListener(ListenerFunc(func(e Event) { // default rules: 5 in a row, or 50% of at least 10
+		t.Logf("counted failure after %v: %v", e.Elapsed, e.Err)
+	}), EventFailure))
 	c := dial(t, target, serve(t, f), set)
 	if _, err := c.Check(context.Background(), checkReq()); err != nil { // learns the healthy latency
 		t.Fatal(err)

@@ -29,6 +29,8 @@ type Breaker struct {
 	// closed path takes no lock and reads no clock.
 	cur        atomic.Pointer[phase]
 	rejections atomic.Uint64
+	prober     atomic.Pointer[proberEntry]
+	probing    atomic.Bool // a probe goroutine runs
 
 	mu          sync.Mutex // guards what follows, and every phase change
 	gen         uint64
@@ -52,6 +54,7 @@ type phase struct {
 	state  State
 	mode   Mode
 	until  int64        // open: set-clock nanoseconds when probing may start
+	hinted bool         // open: until is the dependency's own RetryInfo
 	probes atomic.Int32 // half-open: probes running
 	rej    atomic.Pointer[OpenError]
 }
@@ -195,6 +198,9 @@ func (b *Breaker) retryHint(ph *phase, now int64) time.Duration {
 	switch {
 	case ph.mode == ModeForcedOpen:
 		return ceilMillis(b.cfg.OpenTimeout)
+	case ph.state == StateOpen && !ph.hinted && b.hasProber():
+		// The prober will know sooner than the open period says.
+		return ceilMillis(min(time.Duration(ph.until-now), b.cfg.ProbeInterval))
 	case ph.state == StateOpen:
 		return ceilMillis(time.Duration(ph.until - now))
 	default: // half-open, every probe slot taken
@@ -217,7 +223,7 @@ func (p Permit) Done(err error) {
 	if p.b == nil {
 		return
 	}
-	p.b.record(p, err, isGiveUp(err), false)
+	p.b.record(p, err, isGiveUp(err), false, -1)
 }
 
 // Finish is Done for a call made under callCtx from [Breaker.CallContext].
@@ -233,7 +239,13 @@ func (p Permit) Finish(callCtx context.Context, err error) {
 		return
 	}
 	giveUp := err != nil && (callCtx.Err() != nil || isGiveUpStatus(err))
-	p.b.record(p, err, giveUp, giveUp && context.Cause(callCtx) == ErrCallTimeout)
+	// The dependency had at most until the deadline to answer: time past it
+	// is this process noticing late (a starved CPU), not the dependency.
+	budget := time.Duration(-1)
+	if dl, ok := callCtx.Deadline(); ok && giveUp && p.b.set.clock == nil {
+		budget = max(p.b.set.until(dl, p.start), 0)
+	}
+	p.b.record(p, err, giveUp, giveUp && context.Cause(callCtx) == ErrCallTimeout, budget)
 }
 
 // DoneWith records a verdict the caller reached itself, bypassing the
@@ -368,8 +380,15 @@ func isGiveUpStatus(err error) bool {
 // healthy latency: about the last sixteen successes count.
 const healthyWeight = 16
 
-func (b *Breaker) record(p Permit, err error, giveUp, timedOut bool) {
-	b.recordWith(p, err, func(elapsed time.Duration) Outcome { return b.verdict(err, elapsed, giveUp, timedOut) })
+// record counts err. budget, when not negative, caps the elapsed time that
+// a give-up is judged by: the time the call's deadline allowed.
+func (b *Breaker) record(p Permit, err error, giveUp, timedOut bool, budget time.Duration) {
+	b.recordWith(p, err, func(elapsed time.Duration) Outcome {
+		if budget >= 0 {
+			elapsed = min(elapsed, budget)
+		}
+		return b.verdict(err, elapsed, giveUp, timedOut)
+	})
 }
 
 func (b *Breaker) recordOutcome(p Permit, out Outcome, err error) {
@@ -471,9 +490,16 @@ func (b *Breaker) tripReason(now int64) string {
 // transition starts a new phase. Callers hold b.mu, so events queue in
 // the order the phases begin.
 func (b *Breaker) transition(now int64, to State, mode Mode, until int64, reason string, cause error) *phase {
+	return b.begin(now, &phase{state: to, mode: mode, until: until}, reason, cause)
+}
+
+// begin publishes ph, complete but for its generation, as the current
+// phase. Callers hold b.mu.
+func (b *Breaker) begin(now int64, ph *phase, reason string, cause error) *phase {
 	from := b.cur.Load()
 	b.gen++
-	ph := &phase{gen: b.gen, state: to, mode: mode, until: until}
+	ph.gen = b.gen
+	to, mode := ph.state, ph.mode
 	b.cur.Store(ph)
 	t := Transition{From: from.state, To: to, Mode: mode, Reason: reason, Time: b.set.timeAt(now), Generation: b.gen}
 	if len(b.transitions) == maxTransitions {
@@ -491,10 +517,19 @@ func (b *Breaker) transition(now int64, to State, mode Mode, until int64, reason
 // open starts an open period whose end is a deadline in the phase, not a
 // timer: nothing can fire later and move a breaker that has since been
 // reset or forced (the library's stale AfterFunc).
+//
+// A failure that carries the dependency's own retry hint (a RetryInfo, as
+// a server whose breaker is open sends) opens for that delay, capped by
+// MaxOpenTimeout, and leaves the back-off where it was: the dependency knows
+// better than a doubling guess when it will answer again.
 func (b *Breaker) open(now int64, reason string, cause error) {
-	d := b.bo.NextBackOff()
-	if d == backoff.Stop || d <= 0 {
-		d = b.cfg.MaxOpenTimeout
+	hint := retryHintOf(cause)
+	d := min(hint, b.cfg.MaxOpenTimeout)
+	if hint <= 0 {
+		d = b.bo.NextBackOff()
+		if d == backoff.Stop || d <= 0 {
+			d = b.cfg.MaxOpenTimeout
+		}
 	}
 	until := now + int64(d)
 	if until < now { // overflow
@@ -504,7 +539,8 @@ func (b *Breaker) open(now int64, reason string, cause error) {
 	// starts from nothing rather than from the failures that tripped it.
 	b.win.reset()
 	b.consecutive, b.probeWins = 0, 0
-	b.transition(now, StateOpen, ModeAuto, until, reason, cause)
+	b.begin(now, &phase{state: StateOpen, mode: ModeAuto, until: until, hinted: hint > 0}, reason, cause)
+	b.startProbing()
 }
 
 // close starts a closed phase with an empty window.
@@ -552,6 +588,7 @@ func (b *Breaker) SetMode(m Mode) {
 		if cur.mode == ModeForcedOpen {
 			b.probeWins = 0
 			b.transition(now, StateHalfOpen, m, 0, reason, nil)
+			b.startProbing()
 		} else {
 			b.transition(now, StateClosed, m, 0, reason, nil)
 		}

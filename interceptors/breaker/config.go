@@ -53,6 +53,8 @@ type Entry struct {
 	SlowCallDuration      *Duration    `json:"slowCallDuration,omitempty"`
 	OpenTimeout           *Duration    `json:"openTimeout,omitempty"`
 	MaxOpenTimeout        *Duration    `json:"maxOpenTimeout,omitempty"`
+	ProbeInterval         *Duration    `json:"probeInterval,omitempty"`
+	ProbeTimeout          *Duration    `json:"probeTimeout,omitempty"`
 	HalfOpenMaxProbes     *int         `json:"halfOpenMaxProbes,omitempty"`
 	HalfOpenSuccesses     *int         `json:"halfOpenSuccesses,omitempty"`
 	FallbackOnFailure     *bool        `json:"fallbackOnFailure,omitempty"`
@@ -194,6 +196,8 @@ func (e *Entry) options() []Option {
 	dur(e.Timeout, func(s *Settings, v time.Duration) { s.Timeout = v })
 	dur(e.Window, func(s *Settings, v time.Duration) { s.Window = v })
 	dur(e.FairChance, func(s *Settings, v time.Duration) { s.FairChance = v })
+	dur(e.ProbeInterval, func(s *Settings, v time.Duration) { s.ProbeInterval = v })
+	dur(e.ProbeTimeout, func(s *Settings, v time.Duration) { s.ProbeTimeout = v })
 	rate(e.FairChanceMultiple, func(s *Settings, v float64) { s.FairChanceMultiple = v })
 	if e.TimeoutDefaultOnly != nil {
 		o = append(o, WithDefaultTimeoutOnly(*e.TimeoutDefaultOnly))

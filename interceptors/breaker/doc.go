@@ -78,7 +78,9 @@
 //     copy of the deadline, the breaker's own timeout) is a failure if the
 //     dependency had a fair chance to answer, and is not counted otherwise.
 //     The verdict depends on the time the call ran, never on which side's
-//     timer fired first.
+//     timer fired first; and the time judged is at most what the call's
+//     deadline allowed, since time past it is this process noticing late
+//     (a starved CPU), not the dependency being slow.
 //  3. A fair chance is max(FairChance, FairChanceMultiple × the
 //     dependency's recent healthy latency), capped by the slow-call
 //     duration (when set) and by the timeout; defaults 10 ms and 10×. The

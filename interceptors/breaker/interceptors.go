@@ -85,6 +85,11 @@ func UnaryClientInterceptor(set *Set, opts ...InterceptorOption) grpc.UnaryClien
 		if err := ctx.Err(); err != nil {
 			return status.FromContextError(err).Err()
 		}
+		for _, co := range callOpts {
+			if _, ok := co.(probeCall); ok { // a recovery probe: not a call to count
+				return invoker(ctx, method, req, reply, cc, callOpts...)
+			}
+		}
 		target := o.target
 		if target == "" {
 			target = cc.Target()
@@ -94,15 +99,25 @@ func UnaryClientInterceptor(set *Set, opts ...InterceptorOption) grpc.UnaryClien
 		if err != nil {
 			return b.fallback(ctx, method, req, reply, callOpts, err)
 		}
+		if p.ph.state == StateHalfOpen && cc != nil {
+			// A probe must meet the dependency, not a channel still waiting
+			// out its connect back-off from the outage.
+			cc.ResetConnectBackoff()
+			callOpts = append(callOpts[:len(callOpts):len(callOpts)], grpc.WaitForReady(true))
+		}
 		callCtx, cancel := b.CallContext(ctx, p)
 		err = invoker(callCtx, method, req, reply, cc, callOpts...)
 		if err == nil {
 			cancel()
-			b.record(p, nil, false, false)
+			b.record(p, nil, false, false, -1)
 			return nil
 		}
 		p.Finish(callCtx, err)
 		cancel()
+		if o.healthProbe && cc != nil && !b.hasProber() {
+			service, _ := splitMethod(method)
+			b.SetProber(HealthProber(cc, service), ProbeHalfOpens)
+		}
 		if b.cfg.FallbackOnFailure && ctx.Err() == nil && b.cfg.Outcome(err) == Failure {
 			return b.fallback(ctx, method, req, reply, callOpts, err)
 		}

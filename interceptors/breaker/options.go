@@ -65,6 +65,11 @@ type Settings struct {
 	// in between doubles it up to MaxOpenTimeout (unless WithBackOff).
 	OpenTimeout    time.Duration
 	MaxOpenTimeout time.Duration
+	// ProbeInterval is the mean time between recovery probes of an open
+	// breaker that has a prober ([Breaker.SetProber]); ProbeTimeout bounds
+	// each (and Timeout, when shorter).
+	ProbeInterval time.Duration
+	ProbeTimeout  time.Duration
 	// HalfOpenMaxProbes concurrent probes are admitted in half-open;
 	// HalfOpenSuccesses successful probes close the breaker.
 	HalfOpenMaxProbes int
@@ -104,6 +109,8 @@ func defaultSettings() Settings {
 		HalfOpenMaxProbes:    DefaultHalfOpenMaxProbes,
 		HalfOpenSuccesses:    DefaultHalfOpenSuccesses,
 		FairChance:           DefaultFairChance,
+		ProbeInterval:        DefaultProbeInterval,
+		ProbeTimeout:         DefaultProbeTimeout,
 		FairChanceMultiple:   DefaultFairChanceMultiple,
 		codes:                defaultCodes,
 	}
@@ -134,6 +141,12 @@ func (s *Settings) sanitize() {
 	}
 	if s.SlowCallDuration <= 0 {
 		s.SlowCallRateThreshold = 0
+	}
+	if s.ProbeInterval <= 0 {
+		s.ProbeInterval = DefaultProbeInterval
+	}
+	if s.ProbeTimeout <= 0 {
+		s.ProbeTimeout = DefaultProbeTimeout
 	}
 	if s.FairChance < 0 {
 		s.FairChance = 0
@@ -241,6 +254,14 @@ func WithBackOff(factory func() backoff.BackOff) Option {
 	return func(s *Settings) { s.backoff = factory }
 }
 
+// WithRecoveryProbes sets the mean interval between recovery probes of an
+// open breaker (jittered ±20%) and the bound on each; see
+// [Breaker.SetProber]. Defaults: [DefaultProbeInterval],
+// [DefaultProbeTimeout].
+func WithRecoveryProbes(interval, timeout time.Duration) Option {
+	return func(s *Settings) { s.ProbeInterval, s.ProbeTimeout = interval, timeout }
+}
+
 // WithHalfOpen sets how many probes may run at once in half-open and how
 // many must succeed to close the breaker.
 func WithHalfOpen(maxProbes, successes int) Option {
@@ -337,7 +358,8 @@ func WithListener(l Listener, kinds ...EventKind) SetOption {
 func WithEventBuffer(n int) SetOption { return func(o *setOptions) { o.eventBuffer = n } }
 
 type interceptorOptions struct {
-	target string
+	target      string
+	healthProbe bool
 }
 
 // InterceptorOption configures a client interceptor.
@@ -347,4 +369,13 @@ type InterceptorOption func(*interceptorOptions)
 // cc.Target(), e.g. "adprovider" rather than "dns:///adprovider:8001".
 func WithTarget(name string) InterceptorOption {
 	return func(o *interceptorOptions) { o.target = name }
+}
+
+// WithHealthProbe gives each breaker of the interceptor a recovery prober
+// ([Breaker.SetProber], [ProbeHalfOpens]) that asks the connection's
+// server, with the standard grpc.health.v1 Check, whether the method's
+// service is SERVING ([HealthProber]). The prober is set when the breaker
+// first counts a failure, on the connection that call used.
+func WithHealthProbe() InterceptorOption {
+	return func(o *interceptorOptions) { o.healthProbe = true }
 }

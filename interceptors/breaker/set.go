@@ -18,6 +18,7 @@ type Set struct {
 	clock  clock.Clock // nil: read the monotonic clock directly
 	base   time.Time
 	events *dispatcher // nil without listeners
+	probes *probeGroup // recovery probes of open breakers
 
 	defaults   []Option
 	methodDefs map[Name][]Option
@@ -48,6 +49,7 @@ func NewSet(opts ...SetOption) *Set {
 		methodDefs: o.methodDefs,
 		methods:    o.methods,
 		byName:     make(map[string]*Breaker),
+		probes:     newProbeGroup(),
 	}
 	if s.clock != nil {
 		s.base = s.clock.Now()
@@ -209,8 +211,9 @@ func (s *Set) Breakers() []*Breaker {
 // DroppedEvents counts events lost because listeners fell behind.
 func (s *Set) DroppedEvents() uint64 { return s.events.droppedEvents() }
 
-// Close delivers the events already queued and stops the event goroutine.
-// Breakers keep working after Close; their events are dropped.
+// Close stops recovery probing, delivers the events already queued and
+// stops the event goroutine. Breakers keep working after Close (open ones
+// wait out their open period); their events are dropped.
 func (s *Set) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -219,6 +222,7 @@ func (s *Set) Close() error {
 	}
 	s.closed = true
 	s.mu.Unlock()
+	s.probes.stop()
 	if s.events != nil {
 		s.events.close()
 	}
