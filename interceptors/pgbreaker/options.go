@@ -13,6 +13,15 @@ type options struct {
 	name      string
 	breakers  []breaker.Option
 	admission *Admission
+	noProber  bool
+}
+
+// WithoutRecoveryProbe leaves the breaker without the default recovery
+// prober (a ping of the pool every probe interval while the breaker is
+// open or half-open; see breaker.Breaker.SetProber), so that it waits out
+// its open period and real calls probe.
+func WithoutRecoveryProbe() Option {
+	return func(o *options) { o.noProber = true }
 }
 
 // WithName names the pool's breaker (and so its entry in the set, its

@@ -55,6 +55,11 @@ func New(pool *pgxpool.Pool, set *breaker.Set, opts ...Option) *DB {
 	if admit == nil {
 		admit = NewAdmission(int(pool.Config().MaxConns), 0, 0)
 	}
+	if !o.noProber {
+		// Pings go to the pool directly: they are the breaker's probes, not
+		// calls to admit or count twice.
+		b.SetProber(func(ctx context.Context) error { return pool.Ping(ctx) }, breaker.ProbeCloses)
+	}
 	return &DB{pool: pool, b: b, admit: admit}
 }
 

@@ -170,3 +170,24 @@ func lockID(schema string) int64 {
 	_, _ = h.Write([]byte("breakwater/migrate/" + schema))
 	return int64(h.Sum64() >> 1)
 }
+
+// Close closes pool, waiting at most bound. pgxpool's Close waits until
+// every connection is released and closed, which a database that stopped
+// answering (frozen, or behind a dead network) can make last as long as the
+// kernel keeps the sockets: 15 s measured, past a service's drain bound
+// and a container's grace period. After bound, Close logs and returns; the
+// pool finishes closing in the background, or the process exits first.
+func Close(pool *pgxpool.Pool, bound time.Duration, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		pool.Close()
+		close(done)
+	}()
+	t := time.NewTimer(bound)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		logger.Warn("database pool did not close in time; not waiting for it", "bound", bound)
+	}
+}

@@ -152,6 +152,11 @@ func startSystem(extraEnv ...string) (*system, error) {
 	}
 	s.recAddr, s.adAddr = ports[0], ports[1]
 	s.recAdminAddr, s.adAdminAddr = ports[2], ports[3]
+	for _, kv := range s.extraEnv { // a test may choose AdProvider's address
+		if v, ok := strings.CutPrefix(kv, "ADPROVIDER_ADDR="); ok {
+			s.adAddr = v
+		}
+	}
 
 	env := s.env()
 	if err := s.start("adprovider", env); err != nil {
@@ -212,7 +217,7 @@ func (s *system) env() []string {
 		"RECOMMENDER_ADMIN_ADDR="+s.recAdminAddr,
 		"ADPROVIDER_ADDR="+s.adAddr,
 		"ADPROVIDER_ADMIN_ADDR="+s.adAdminAddr,
-		"ADPROVIDER_TARGET="+s.adAddr,
+		"ADPROVIDER_TARGET="+s.adAddr, // after ADPROVIDER_ADDR: extraEnv may set either
 		"LOG_LEVEL=info",
 		"LOG_FORMAT=text",
 	)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,4 +133,145 @@ func (p *Proxy) add(name, typ, stream string, attrs map[string]int64) {
 func (p *Proxy) Close() {
 	p.proxy.Toxics.ResetToxics(context.Background())
 	p.proxy.Stop()
+}
+
+// Freezer is a TCP forwarder whose established connections can be frozen:
+// [Freezer.FreezeEstablished] stops the bytes of every connection open at
+// the time, in both directions, without closing it, as a peer that hangs or
+// a middlebox that forgets a connection does, while connections opened
+// afterwards work. Toxiproxy's toxics act on every connection, new ones
+// too, so they cannot show that a client replaces a silent connection.
+type Freezer struct {
+	lis      net.Listener
+	upstream string
+	mu       sync.Mutex
+	conns    map[*frozenPair]struct{}
+	closed   bool
+	wg       sync.WaitGroup
+}
+
+type frozenPair struct {
+	a, b   net.Conn
+	frozen chan struct{} // closed when frozen
+	once   sync.Once
+}
+
+// NewFreezer starts a Freezer on 127.0.0.1 (free port) to upstream, closed
+// when tb's test ends.
+func NewFreezer(tb testing.TB, upstream string) *Freezer {
+	tb.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("toxitest: %v", err)
+	}
+	f := &Freezer{lis: lis, upstream: upstream, conns: map[*frozenPair]struct{}{}}
+	f.wg.Add(1)
+	go f.accept()
+	tb.Cleanup(f.Close)
+	return f
+}
+
+// Addr returns the host:port clients should dial.
+func (f *Freezer) Addr() string { return f.lis.Addr().String() }
+
+// Connections reports how many connections were accepted and are open.
+func (f *Freezer) Connections() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.conns)
+}
+
+func (f *Freezer) accept() {
+	defer f.wg.Done()
+	for {
+		c, err := f.lis.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", f.upstream)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p := &frozenPair{a: c, b: up, frozen: make(chan struct{})}
+		f.mu.Lock()
+		if f.closed {
+			f.mu.Unlock()
+			c.Close()
+			up.Close()
+			return
+		}
+		f.conns[p] = struct{}{}
+		f.mu.Unlock()
+		f.wg.Add(2)
+		go f.pipe(p, p.a, p.b)
+		go f.pipe(p, p.b, p.a)
+	}
+}
+
+// pipe copies src to dst until either ends, or stops copying, leaving both
+// open, once the pair is frozen.
+func (f *Freezer) pipe(p *frozenPair, dst, src net.Conn) {
+	defer f.wg.Done()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		select {
+		case <-p.frozen:
+			<-p.frozen // already closed: fall through to wait for Close
+			f.waitClosed(p)
+			return
+		default:
+		}
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				err = werr
+			}
+		}
+		if err != nil {
+			f.drop(p)
+			return
+		}
+	}
+}
+
+// waitClosed holds a frozen pipe until its connections are closed.
+func (f *Freezer) waitClosed(p *frozenPair) {
+	buf := make([]byte, 1024)
+	for { // discard: nothing gets through, until the peer or Close ends it
+		if _, err := p.a.Read(buf); err != nil {
+			f.drop(p)
+			return
+		}
+	}
+}
+
+func (f *Freezer) drop(p *frozenPair) {
+	p.a.Close()
+	p.b.Close()
+	f.mu.Lock()
+	delete(f.conns, p)
+	f.mu.Unlock()
+}
+
+// FreezeEstablished freezes every connection open now.
+func (f *Freezer) FreezeEstablished() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for p := range f.conns {
+		p.once.Do(func() { close(p.frozen) })
+	}
+}
+
+// Close stops accepting and closes every connection.
+func (f *Freezer) Close() {
+	f.mu.Lock()
+	f.closed = true
+	for p := range f.conns {
+		p.a.Close()
+		p.b.Close()
+	}
+	f.mu.Unlock()
+	f.lis.Close()
+	f.wg.Wait()
 }

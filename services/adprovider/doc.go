@@ -70,10 +70,12 @@
 //
 // # Health under failure
 //
-// [Health] reports NOT_SERVING until the schema is migrated, and again
-// while the database breaker is open or half-open, SERVING when it closes.
-// It hears the breaker as a breaker.Listener. Because a load balancer that
-// follows health then sends no traffic, and without traffic no call would
-// probe the database, [Health.Probe] pings the database through the breaker
-// while it is not closed, so it closes by itself once the database is back.
+// [Health] reports NOT_SERVING until the schema is migrated and while
+// shutting down, and SERVING otherwise: the database is shared by every
+// replica, so its breaker being open is no reason to leave a load balancer's
+// rotation; callers get a fast CIRCUIT_OPEN with a RetryInfo instead.
+// [FollowBreaker] (ADPROVIDER_HEALTH_FOLLOWS_DATABASE) makes it NOT_SERVING
+// while the database breaker is open, for replicas with databases of their
+// own. Either way the breaker recovers without traffic: pgbreaker's recovery
+// prober pings the database while the breaker is open and half-open.
 package adprovider

@@ -1,9 +1,7 @@
 package adprovider
 
 import (
-	"context"
 	"sync"
-	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -32,9 +30,9 @@ type StatusSetter interface {
 // own, where another replica can still serve.
 //
 // It is a [breaker.Listener]: register it on the breaker set so that it
-// hears the database breaker's state changes, which [Health.Probe] uses to
-// ping the database, through the breaker, while the breaker is not closed:
-// with no traffic, nothing else would probe it.
+// hears the database breaker's state changes (which matter only with
+// [FollowBreaker]). The breaker recovers by itself: pgbreaker gives it a
+// recovery prober that pings the database while it is open.
 type Health struct {
 	setter  StatusSetter
 	breaker string
@@ -44,7 +42,6 @@ type Health struct {
 	migrated bool
 	state    breaker.State
 	serving  bool
-	probe    chan struct{} // closed and replaced when the breaker leaves closed
 }
 
 // HealthOption configures a [Health].
@@ -58,7 +55,7 @@ func FollowBreaker() HealthOption { return func(h *Health) { h.follow = true } }
 // pgbreaker.DB's Breaker().Name()). It reports NOT_SERVING until
 // [Health.SetMigrated].
 func NewHealth(setter StatusSetter, breakerName string, opts ...HealthOption) *Health {
-	h := &Health{setter: setter, breaker: breakerName, state: breaker.StateClosed, probe: make(chan struct{})}
+	h := &Health{setter: setter, breaker: breakerName, state: breaker.StateClosed}
 	for _, o := range opts {
 		o(h)
 	}
@@ -82,12 +79,7 @@ func (h *Health) OnEvent(e breaker.Event) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	wasClosed := h.state == breaker.StateClosed
 	h.state = e.To
-	if wasClosed && e.To != breaker.StateClosed {
-		close(h.probe)
-		h.probe = make(chan struct{})
-	}
 	h.updateLocked()
 }
 
@@ -109,33 +101,4 @@ func (h *Health) updateLocked() {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
 	h.setter.SetServingStatus(ServiceName, st)
-}
-
-// Probe runs until ctx ends. While the breaker is not closed, it calls ping
-// (which must go through the breaker, as pgbreaker.DB.Ping does) every
-// interval: an open breaker rejects it at no cost, and once the open period
-// is over it is the half-open probe that closes the breaker when the
-// database is back, with or without traffic.
-func (h *Health) Probe(ctx context.Context, ping func(context.Context) error, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		h.mu.Lock()
-		closed, wake := h.state == breaker.StateClosed, h.probe
-		h.mu.Unlock()
-		if closed {
-			select {
-			case <-ctx.Done():
-				return
-			case <-wake:
-			}
-			continue
-		}
-		_ = ping(ctx) // the outcome is the breaker's business
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

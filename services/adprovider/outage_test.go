@@ -332,9 +332,11 @@ func TestSlowDatabase(t *testing.T) {
 	s.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
 }
 
-// TestHealthProbe: with no traffic at all, the prober's pings are what
-// close the breaker once the database is back.
-func TestHealthProbe(t *testing.T) {
+// TestRecoveryProbeClosesWithoutTraffic: with no traffic at all, the
+// database breaker's own recovery probe (a ping, pgbreaker's default) closes
+// it once the database is back; while the database is dead the probes fail
+// and the breaker stays open.
+func TestRecoveryProbeClosesWithoutTraffic(t *testing.T) {
 	srv := pgtest.Start(t, durable)
 	s := newStack(t, srv.NewDatabase(t), queryDeadline)
 	s.migrate(t)
@@ -342,28 +344,20 @@ func TestHealthProbe(t *testing.T) {
 	s.failUntilOpen(t)
 	s.waitHealth(t, healthpb.HealthCheckResponse_NOT_SERVING)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		s.health.Probe(ctx, s.db.Ping, time.Millisecond)
-	}()
-	defer func() { cancel(); <-done }()
-
-	// Pings while open are rejections: the database is not touched.
-	for deadline := time.Now().Add(10 * time.Second); s.snapshot().Rejections < 200; {
-		if time.Now().After(deadline) {
-			t.Fatal("the prober does not ping")
-		}
+	for range 20 { // probes meet a dead database: still open
+		s.clock.Add(breaker.DefaultProbeInterval * 2)
 		time.Sleep(time.Millisecond)
 	}
+	if st := s.snapshot().State; st != breaker.StateOpen {
+		t.Fatalf("probes of a dead database moved the breaker to %v", st)
+	}
 	srv.Restart(t)
-	for deadline := time.Now().Add(10 * time.Second); s.snapshot().State != breaker.StateClosed; {
+	for deadline := time.Now().Add(20 * time.Second); s.snapshot().State != breaker.StateClosed; {
 		if time.Now().After(deadline) {
-			t.Fatalf("the prober never closed the breaker: %+v", s.snapshot())
+			t.Fatalf("the recovery probe never closed the breaker: %+v", s.snapshot())
 		}
-		s.clock.Add(s.snapshot().OpenRemaining + time.Millisecond)
-		time.Sleep(10 * time.Millisecond)
+		s.clock.Add(breaker.DefaultProbeInterval * 2) // probe intervals, far below the minute's open period
+		time.Sleep(5 * time.Millisecond)
 	}
 	s.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
 	s.checkAds(t)

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/keepalive"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	"github.com/breakwater/breakwater/interceptors/breaker"
@@ -31,14 +33,36 @@ const adProviderServiceConfig = `{
   }]
 }`
 
+// Connection settings of the AdProvider channel. A dependency that comes
+// back must be noticed within a second, whatever the outage: the reconnect
+// back-off is capped at a second (gRPC's default grows to two minutes), and
+// the breakers' recovery probes reset it. A connection that goes silent (a
+// frozen peer, a middlebox that drops it) is found by keepalive pings: one
+// after 10 s without activity (gRPC's minimum for clients), given 2 s to
+// answer, so within 12 s it is closed and a new one dialled. The servers'
+// enforcement policy (internal/serve) allows pings this often.
+var (
+	adProviderBackoff = grpc.ConnectParams{
+		Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+		MinConnectTimeout: 2 * time.Second,
+	}
+	adProviderKeepalive = keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 2 * time.Second, PermitWithoutStream: true}
+)
+
 // DialAdProvider returns a client connection to AdProvider for the server's
 // life: every unary call passes breaker.UnaryClientInterceptor(set), so each
-// method has its own breaker, and GetAds is retried on UNAVAILABLE inside
-// it. opts add to these, typically transport credentials.
+// method has its own breaker, which probes AdProvider's grpc.health.v1 while
+// it is open and half-opens as soon as AdProvider answers; GetAds is retried
+// on UNAVAILABLE inside the breaker. Reconnection is quick and keepalive
+// finds silent connections (see the settings above). opts add to these,
+// typically transport credentials, and may replace the connection settings.
 func DialAdProvider(target string, set *breaker.Set, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	base := []grpc.DialOption{
 		grpc.WithDefaultServiceConfig(adProviderServiceConfig),
-		grpc.WithChainUnaryInterceptor(breaker.UnaryClientInterceptor(set, breaker.WithTarget(AdProviderTarget))),
+		grpc.WithConnectParams(adProviderBackoff),
+		grpc.WithKeepaliveParams(adProviderKeepalive),
+		grpc.WithChainUnaryInterceptor(breaker.UnaryClientInterceptor(set,
+			breaker.WithTarget(AdProviderTarget), breaker.WithHealthProbe())),
 	}
 	conn, err := grpc.NewClient(target, append(base, opts...)...)
 	if err != nil {

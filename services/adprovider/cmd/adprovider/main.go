@@ -34,7 +34,9 @@ const (
 	breakerName = "adprovider/postgres"
 	// Bounds of start-up.
 	maxMigrateWait = 10 * time.Second
-	probeEvery     = time.Second
+	// poolCloseBound bounds the pool's close at shutdown, after the drain:
+	// a frozen database must not keep the process past its drain bound.
+	poolCloseBound = time.Second
 )
 
 var defaults = serve.Defaults{GRPCAddr: ":8001", AdminAddr: ":9001"}
@@ -108,7 +110,7 @@ func start(ctx context.Context, cfg config, log *slog.Logger, grpcLis, adminLis 
 		srv.Breakers().Close()
 		return err
 	}
-	defer pool.Close()
+	defer database.Close(pool, poolCloseBound, log)
 	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(breakerName))
 	store := adprovider.NewStore(db)
 	adproviderv1.RegisterAdProviderServiceServer(srv.GRPC(), adprovider.NewServer(store,
@@ -118,7 +120,6 @@ func start(ctx context.Context, cfg config, log *slog.Logger, grpcLis, adminLis 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { prepare(bg, pool, h, log) })
-	wg.Go(func() { h.Probe(bg, db.Ping, probeEvery) })
 	defer func() { stopBG(); wg.Wait() }()
 
 	if grpcLis != nil {

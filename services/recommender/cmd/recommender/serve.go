@@ -38,6 +38,9 @@ const (
 	// request ends within it, whatever the caller's deadline, so a hung
 	// database turns into a last good answer rather than a long wait.
 	dbTimeout = 2 * time.Second
+	// poolCloseBound bounds the pool's close at shutdown, after the drain:
+	// a frozen database must not keep the process past its drain bound.
+	poolCloseBound = time.Second
 )
 
 var serviceName = recommenderv1.RecommenderService_ServiceDesc.ServiceName
@@ -88,7 +91,7 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 		srv.Breakers().Close()
 		return err
 	}
-	defer pool.Close()
+	defer database.Close(pool, poolCloseBound, log)
 	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(dbBreakerName))
 
 	// Dialled once for the process: transport credentials and client
