@@ -155,6 +155,34 @@
 // moves to half-open when the next call (or [Breaker.Snapshot]) finds its
 // time is up.
 //
+// # Recovery
+//
+// An open breaker waits out its open period (doubling at each reopening) as
+// an upper bound only. With a prober ([Breaker.SetProber]) it asks the
+// dependency, out of band, every ProbeInterval (250 ms, jittered ±20%, one
+// probe at a time, each under ProbeTimeout), and half-opens at the first
+// answer, so recovery takes about one probe interval whatever the outage
+// (TestRecoveryTimeWhateverTheOutage: 60-230 ms after outages of 5 s, 1 min
+// and 5 min). [HealthProber] asks a gRPC server's grpc.health.v1 Check on
+// the same connection ([WithHealthProbe] installs it); package pgbreaker
+// pings the pool. Probes run only while a breaker is open (and half-open
+// with [ProbeCloses], where they are the probe calls, so an idle breaker
+// closes too); a closed breaker has no goroutine and sends nothing;
+// [Set.Close] stops them. While a prober is set, a rejection's RetryInfo
+// is the time to the next probe rather than the whole open period.
+//
+// The connection is part of recovery: a half-open call, and every health
+// probe, first resets the channel's connect back-off (ResetConnectBackoff)
+// and waits for the connection (WaitForReady, within the call's deadline),
+// so a probe meets the dependency, not a stale TRANSIENT_FAILURE from the
+// outage. Silent connections are the channel's keepalive's to find.
+//
+// A failure that carries the dependency's own RetryInfo (a server whose
+// breaker is open says when it expects to answer) opens the breaker for
+// that delay, capped by MaxOpenTimeout, without advancing the back-off and
+// without probing before it: the dependency knows better than a doubling
+// guess.
+//
 // # Modes
 //
 // [Breaker.SetMode] sets an operator mode, which sticks until the next

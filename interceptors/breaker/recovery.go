@@ -214,6 +214,9 @@ func (g *probeGroup) sleep(s *Set, d time.Duration) bool {
 	}
 	t := s.clock.Timer(d)
 	defer t.Stop()
+	if probeArmed != nil {
+		probeArmed(d)
+	}
 	select {
 	case <-t.C:
 		return true
@@ -221,6 +224,10 @@ func (g *probeGroup) sleep(s *Set, d time.Duration) bool {
 		return false
 	}
 }
+
+// probeArmed, when a test sets it, hears each mock-clock probe timer armed,
+// so that the test can move the clock exactly to the next probe.
+var probeArmed func(d time.Duration)
 
 // stop ends every probe goroutine and waits for them.
 func (g *probeGroup) stop() {

@@ -176,3 +176,57 @@ func TestDownstreamRetryInfoSetsTheOpenPeriod(t *testing.T) {
 		t.Fatalf("an hour's hint: open for %v, want the one-minute cap", s.OpenRemaining)
 	}
 }
+
+// TestRecoveryTimeWhateverTheOutage measures, on the mock clock moved from
+// one probe to the next, the time from a dependency's return to the first
+// call its breaker admits, after outages of 5 s, 60 s and 5 min, with an
+// open period of a minute that a failed call would double up to an hour.
+// Without probes that time is whatever remains of the open period; with
+// them it is at most one jittered probe interval (300 ms).
+func TestRecoveryTimeWhateverTheOutage(t *testing.T) {
+	for _, outage := range []time.Duration{5 * time.Second, time.Minute, 5 * time.Minute} {
+		t.Run(outage.String(), func(t *testing.T) {
+			armed := make(chan time.Duration, 1)
+			probeArmed = func(d time.Duration) {
+				select {
+				case armed <- d:
+				default: // half-open now: the test no longer listens
+				}
+			}
+			t.Cleanup(func() { probeArmed = nil }) // after the set's Close, registered below
+			set, clk := newSet(t, WithDefaults(WithConsecutiveFailures(1), WithOpenTimeout(time.Minute, time.Hour), WithHalfOpen(1, 1)))
+			b := set.Breaker("dep")
+			back := clk.Now().Add(outage)
+			probed := make(chan struct{}, 1)
+			b.SetProber(func(context.Context) error {
+				defer func() { probed <- struct{}{} }()
+				if clk.Now().Before(back) {
+					return errors.New("down")
+				}
+				return nil
+			}, ProbeHalfOpens)
+			_ = b.Do(context.Background(), func(context.Context) error { return errors.New("down") })
+			for b.State() == StateOpen {
+				select {
+				case d := <-armed:
+					clk.Add(d) // exactly to the next probe
+					select {
+					case <-probed:
+					case <-time.After(5 * time.Second):
+						t.Fatal("no probe after its timer fired")
+					}
+				case <-time.After(5 * time.Second):
+					if b.State() == StateOpen {
+						t.Fatal("no probe timer armed")
+					}
+				}
+			}
+			took := clk.Now().Sub(back)
+			t.Logf("outage %v: calls admitted %v after the dependency returned", outage, took)
+			if took < 0 || took > time.Second {
+				t.Fatalf("recovery took %v, want within a second", took)
+			}
+		})
+	}
+}
+
