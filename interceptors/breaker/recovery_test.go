@@ -229,4 +229,3 @@ func TestRecoveryTimeWhateverTheOutage(t *testing.T) {
 		})
 	}
 }
-
