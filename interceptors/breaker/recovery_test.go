@@ -31,6 +31,26 @@ func probedUntil(t *testing.T, clk *mockClock, probed <-chan struct{}, n int) {
 	}
 }
 
+// signal tells a test a probe ran, without ever blocking the prober.
+func signal(c chan<- struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// advanceUntil moves the mock clock two probe intervals at a time until
+// cond holds; real time only guards against a hang.
+func advanceUntil(t *testing.T, clk *mockClock, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 10 s", what)
+		}
+		clk.Add(DefaultProbeInterval * 2)
+	}
+}
+
 // TestProberHalfOpensAsSoonAsTheDependencyAnswers: an open breaker whose
 // open period is an hour half-opens at the first successful probe, after a
 // few probe intervals, and its rejections tell callers the probe interval.
@@ -40,7 +60,7 @@ func TestProberHalfOpensAsSoonAsTheDependencyAnswers(t *testing.T) {
 	probed := make(chan struct{}, 1)
 	var up atomic.Bool
 	b.SetProber(func(context.Context) error {
-		defer func() { probed <- struct{}{} }()
+		defer signal(probed)
 		if up.Load() {
 			return nil
 		}
@@ -59,12 +79,7 @@ func TestProberHalfOpensAsSoonAsTheDependencyAnswers(t *testing.T) {
 		t.Fatalf("after failed probes: %v", st)
 	}
 	up.Store(true)
-	probedUntil(t, clk, probed, 1)
-	for deadline := time.Now().Add(5 * time.Second); b.State() != StateHalfOpen; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("a successful probe left the breaker %v", b.State())
-		}
-	}
+	advanceUntil(t, clk, "half-open after a successful probe", func() bool { return b.State() == StateHalfOpen })
 	if s := b.Snapshot(); s.OpenRemaining != 0 || s.Transitions[len(s.Transitions)-1].Reason != "recovery probe succeeded" {
 		t.Fatalf("snapshot %+v", s)
 	}
@@ -76,14 +91,10 @@ func TestProbeClosesWithoutTraffic(t *testing.T) {
 	set, clk := newSet(t, WithDefaults(WithConsecutiveFailures(1), WithOpenTimeout(time.Hour, time.Hour), WithHalfOpen(1, 2)))
 	b := set.Breaker("db")
 	probed := make(chan struct{}, 1)
-	b.SetProber(func(context.Context) error { probed <- struct{}{}; return nil }, ProbeCloses)
+	b.SetProber(func(context.Context) error { signal(probed); return nil }, ProbeCloses)
 	_ = b.Do(context.Background(), func(context.Context) error { return errors.New("down") })
-	probedUntil(t, clk, probed, 3) // half-open, then two probe successes
-	for deadline := time.Now().Add(5 * time.Second); b.State() != StateClosed; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker %v after three successful probes", b.State())
-		}
-	}
+	// Half-open at the first probe, closed after two more.
+	advanceUntil(t, clk, "closed by probes alone", func() bool { return b.State() == StateClosed })
 }
 
 // TestNoProbeTrafficWhileClosed: a closed breaker runs no probe at all, and
@@ -93,7 +104,7 @@ func TestNoProbeTrafficWhileClosed(t *testing.T) {
 	b := set.Breaker("dep")
 	var probes atomic.Int64
 	probed := make(chan struct{}, 1)
-	b.SetProber(func(context.Context) error { probes.Add(1); probed <- struct{}{}; return nil }, ProbeCloses)
+	b.SetProber(func(context.Context) error { probes.Add(1); signal(probed); return nil }, ProbeCloses)
 	for range 100 {
 		clk.Add(DefaultProbeInterval)
 	}
@@ -101,7 +112,7 @@ func TestNoProbeTrafficWhileClosed(t *testing.T) {
 		t.Fatalf("%d probes while closed (probing %v)", n, b.probing.Load())
 	}
 	_ = b.Do(context.Background(), func(context.Context) error { return errors.New("down") })
-	probedUntil(t, clk, probed, 2)
+	advanceUntil(t, clk, "closed by two probes", func() bool { return b.State() == StateClosed })
 	// The probe goroutine sees the closed breaker at its next tick and ends.
 	for deadline := time.Now().Add(5 * time.Second); b.probing.Load(); time.Sleep(time.Millisecond) {
 		clk.Add(DefaultProbeInterval * 2)
@@ -199,7 +210,7 @@ func TestRecoveryTimeWhateverTheOutage(t *testing.T) {
 			back := clk.Now().Add(outage)
 			probed := make(chan struct{}, 1)
 			b.SetProber(func(context.Context) error {
-				defer func() { probed <- struct{}{} }()
+				defer signal(probed)
 				if clk.Now().Before(back) {
 					return errors.New("down")
 				}
