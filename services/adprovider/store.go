@@ -18,6 +18,7 @@ import (
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+	"github.com/breakwater/breakwater/internal/storeerr"
 )
 
 // Querier is what the store needs from the database: the query methods of
@@ -29,17 +30,21 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Errors the store returns for outcomes callers act on. Anything else is a
-// database failure, wrapped with the operation that met it.
+// Errors the store returns for outcomes callers act on, each a
+// storeerr.Error that storeerr.Status maps to its gRPC code. Anything else
+// comes from storeerr.Translate: a data exception, an unreachable database,
+// the breaker's rejection, or a failure wrapped with the operation that met
+// it.
 var (
 	// ErrAlreadyExists: an ad with that id is already in the inventory.
-	ErrAlreadyExists = errors.New("ad already exists")
+	ErrAlreadyExists = storeerr.New(storeerr.AlreadyExists, "an ad with this ad_id already exists")
 	// ErrInvalidPageToken: the page token was not issued by ListAds for the
-	// same request.
-	ErrInvalidPageToken = errors.New("invalid page token")
+	// same request. It names the page_token field.
+	ErrInvalidPageToken = storeerr.Invalid(nil, "page_token",
+		"not a next_page_token of a previous response to the same request", "INVALID_PAGE_TOKEN")
 	// ErrInvalid: the listing breaks a rule of the schema that validation
 	// did not catch (such as a bid finer than a micro).
-	ErrInvalid = errors.New("invalid listing")
+	ErrInvalid = storeerr.New(storeerr.InvalidArgument, "invalid listing")
 )
 
 // Limits of GetAds and ListAds, as the API documents them.
@@ -47,7 +52,7 @@ const (
 	DefaultMaxAds   = 3
 	MaxMaxAds       = 10
 	DefaultPageSize = 50
-	MaxPageSize     = 500
+	MaxPageSize     = 100 // a larger page_size (up to 500) is read as 100: see ListAdsRequest
 )
 
 // Store reads and writes the ads inventory. It holds no state of its own;
@@ -374,13 +379,14 @@ func translate(err error) error {
 		switch {
 		case pgErr.Code == "23505": // unique_violation
 			return ErrAlreadyExists
-		case strings.HasPrefix(pgErr.Code, "22"), strings.HasPrefix(pgErr.Code, "23"):
-			// Data and constraint errors are the caller's input, not an
-			// outage; the server's validation should have caught them first.
-			// The message names tables and constraints, so only the code
-			// travels with the error.
+		case strings.HasPrefix(pgErr.Code, "23"):
+			// Constraint errors are the caller's input, not an outage; the
+			// server's validation should have caught them first. The message
+			// names tables and constraints, so only the code travels with the
+			// error.
 			return fmt.Errorf("%w (sqlstate %s)", ErrInvalid, pgErr.Code)
 		}
 	}
-	return err
+	// Data exceptions (class 22), outages and the breaker's rejection.
+	return storeerr.Translate(err, "")
 }

@@ -17,6 +17,7 @@ type options struct {
 	logger      *slog.Logger
 	adsFallback breaker.Fallback
 	lastGoodN   int
+	lastGoodB   int64
 	lastGoodAge time.Duration
 	clock       clock.Clock
 }
@@ -26,6 +27,7 @@ func evaluateOptions(opts []Option) *options {
 		logger:      slog.New(slog.DiscardHandler),
 		adsFallback: HouseAdsFallback(HouseAds()),
 		lastGoodN:   1024,
+		lastGoodB:   DefaultLastGoodBytes,
 		lastGoodAge: 10 * time.Minute,
 		clock:       clock.New(),
 	}
@@ -60,6 +62,14 @@ func WithHouseAds(ads []*adproviderv1.Ad) Option {
 // minutes; entries ≤ 0 turns the cache off.
 func WithLastGood(entries int, maxAge time.Duration) Option {
 	return func(o *options) { o.lastGoodN, o.lastGoodAge = entries, maxAge }
+}
+
+// WithLastGoodBytes sets the last-good cache's byte budget: the encoded size
+// of every answer it keeps plus a fixed overhead per entry, least recently
+// used going first. The default is [DefaultLastGoodBytes]; an answer larger
+// than the whole budget is not kept, and n ≤ 0 turns the cache off.
+func WithLastGoodBytes(n int64) Option {
+	return func(o *options) { o.lastGoodB = n }
 }
 
 // WithClock sets the clock that ages the last-good cache, for tests.
