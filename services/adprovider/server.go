@@ -56,7 +56,13 @@ func (s *Server) CreateAd(ctx context.Context, req *adproviderv1.CreateAdRequest
 	if err := checkListing(l); err != nil {
 		return nil, err
 	}
-	created, err := s.store.CreateAd(ctx, l)
+	var created *adproviderv1.AdListing
+	var err error
+	if id := req.GetRequestId(); id != "" {
+		created, err = s.store.CreateAdOnce(ctx, l, id)
+	} else {
+		created, err = s.store.CreateAd(ctx, l)
+	}
 	if err != nil {
 		return nil, storeerr.Status(ctx, s.logger, err)
 	}

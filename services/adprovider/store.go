@@ -188,6 +188,22 @@ RETURNING create_time`
 // or price cannot be stored.
 func (s *Store) CreateAd(ctx context.Context, l *adproviderv1.AdListing) (*adproviderv1.AdListing, error) {
 	l = proto.CloneOf(l)
+	args, err := createAdArgs(l)
+	if err != nil {
+		return nil, err
+	}
+	var created time.Time
+	if err := s.db.QueryRow(ctx, createAdSQL, args...).Scan(&created); err != nil {
+		return nil, fmt.Errorf("create ad %q: %w", l.Ad.AdId, translate(err))
+	}
+	l.CreateTime = timestamppb.New(created)
+	return l, nil
+}
+
+// createAdArgs fills in what the server assigns (an id, a redirect URL,
+// lower-cased keywords) in l, which must be the store's own copy, and
+// returns the 15 arguments of createAdSQL.
+func createAdArgs(l *adproviderv1.AdListing) ([]any, error) {
 	if l.GetAd() == nil || l.GetAd().GetPrice() == nil || l.GetBid() == nil {
 		return nil, fmt.Errorf("create ad: %w: ad, price and bid are required", ErrInvalid)
 	}
@@ -206,18 +222,10 @@ func (s *Store) CreateAd(ctx context.Context, l *adproviderv1.AdListing) (*adpro
 		l.Categories = []string{}
 	}
 	l.Keywords = lowerAll(l.Keywords)
-	var created time.Time
-	err = s.db.QueryRow(ctx, createAdSQL,
-		ad.AdId, ad.Asin, ad.Title, ad.ImageUrl,
+	return []any{ad.AdId, ad.Asin, ad.Title, ad.ImageUrl,
 		ad.Price.CurrencyCode, ad.Price.Units, ad.Price.Nanos,
 		ad.Text, ad.RedirectUrl, l.Categories, lowerAll(l.Categories), l.Keywords,
-		l.Bid.CurrencyCode, bid, l.Active,
-	).Scan(&created)
-	if err != nil {
-		return nil, fmt.Errorf("create ad %q: %w", ad.AdId, translate(err))
-	}
-	l.CreateTime = timestamppb.New(created)
-	return l, nil
+		l.Bid.CurrencyCode, bid, l.Active}, nil
 }
 
 // NewAdID returns a fresh server-assigned ad id: "ad-" and 26 random

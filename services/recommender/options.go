@@ -16,6 +16,7 @@ type Option func(*options)
 type options struct {
 	logger      *slog.Logger
 	adsFallback breaker.Fallback
+	adminToken  string
 	lastGoodN   int
 	lastGoodB   int64
 	lastGoodAge time.Duration
@@ -45,6 +46,15 @@ func WithLogger(l *slog.Logger) Option {
 			o.logger = l
 		}
 	}
+}
+
+// WithAdminToken sets the token CreateProduct requires as
+// `authorization: Bearer <token>` (package admintoken; the services' ADMIN_TOKEN).
+// Without one, the server refuses every catalog write with
+// PERMISSION_DENIED: an unset token must never mean "open". Reviews need no
+// token.
+func WithAdminToken(token string) Option {
+	return func(o *options) { o.adminToken = token }
 }
 
 // WithHouseAds replaces the house ads the server serves when it has no

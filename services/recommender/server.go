@@ -9,6 +9,7 @@ import (
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 	"github.com/breakwater/breakwater/interceptors/breaker"
+	"github.com/breakwater/breakwater/internal/admintoken"
 	"github.com/breakwater/breakwater/internal/storeerr"
 	"github.com/breakwater/breakwater/services/recommender/store"
 )
@@ -68,12 +69,23 @@ func (s *Server) ListProducts(ctx context.Context, req *recommenderv1.ListProduc
 	return &recommenderv1.ListProductsResponse{Products: ps, NextPageToken: next}, nil
 }
 
-// CreateProduct implements recommender.v1.RecommenderService.
+// CreateProduct implements recommender.v1.RecommenderService. It needs the
+// admin token ([WithAdminToken]): the catalog is written by its operators,
+// not by shoppers.
 func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreateProductRequest) (*recommenderv1.CreateProductResponse, error) {
+	if err := admintoken.Check(ctx, s.opts.adminToken); err != nil {
+		return nil, err
+	}
 	if req.GetProduct().GetAsin() == "" {
 		return nil, status.Error(codes.InvalidArgument, "product.asin is required")
 	}
-	p, err := s.store.CreateProduct(ctx, req.GetProduct())
+	create := s.store.CreateProduct
+	if id := req.GetRequestId(); id != "" {
+		create = func(ctx context.Context, p *recommenderv1.Product) (*recommenderv1.Product, error) {
+			return s.store.CreateProductOnce(ctx, p, id)
+		}
+	}
+	p, err := create(ctx, req.GetProduct())
 	if err != nil {
 		return nil, storeerr.Status(ctx, s.opts.logger, err)
 	}

@@ -110,7 +110,7 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	defer conn.Close()
 
 	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db),
-		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log)))
+		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log), recommender.WithAdminToken(cfg.AdminToken)))
 	hs := srv.Health()
 	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	log.Info("recommender starting", "database", dsn.Redact(cfg.DatabaseURL), "adprovider", cfg.adProviderTarget)
