@@ -173,4 +173,3 @@ func checkInvalid(t *testing.T, name string, err error, field string) {
 	}
 	t.Errorf("%s: violations on %q, want one on %q (%s)", name, fields, field, st.Message())
 }
-
