@@ -6,6 +6,7 @@ package maximal
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -47,7 +48,7 @@ func URL(seed string, n int) string {
 func Product(asin string) *recommenderv1.Product {
 	sr := make(map[string]int64, 8)
 	for i := range 8 {
-		sr[Text(fmt.Sprintf("%d-%s", i, asin), 200, 200)] = -1 << 62
+		sr[Text(fmt.Sprintf("%d-%s", i, asin), 200, 200)] = math.MinInt64
 	}
 	cats := make([]*recommenderv1.CategoryPath, 10)
 	for i := range cats {
@@ -69,7 +70,7 @@ func Product(asin string) *recommenderv1.Product {
 		SalesRank:  sr,
 		Categories: cats,
 		Brand:      Text(asin, 200, 400),
-		Price:      &moneyv1.Money{CurrencyCode: "USD", Units: -1 << 62, Nanos: -999_999_999},
+		Price:      &moneyv1.Money{CurrencyCode: "USD", Units: math.MinInt64, Nanos: -999_999_999},
 	}
 }
 
@@ -96,7 +97,7 @@ func Ad(adID, asin string) *adproviderv1.Ad {
 		Asin:        asin,
 		Title:       Text(asin, 200, 800),
 		ImageUrl:    URL(asin, 2048),
-		Price:       &moneyv1.Money{CurrencyCode: "USD", Units: 1 << 62, Nanos: 999_999_999},
+		Price:       &moneyv1.Money{CurrencyCode: "USD", Units: math.MaxInt64, Nanos: 999_999_999},
 		Text:        Text(asin, 500, 2000),
 		RedirectUrl: Text("/product/"+asin, 2048, 2048),
 	}
@@ -115,7 +116,8 @@ func Listing(adID, asin string) *adproviderv1.AdListing {
 		Ad:         Ad(adID, asin),
 		Categories: kw("c"),
 		Keywords:   kw("k"),
-		Bid:        &moneyv1.Money{CurrencyCode: "USD", Units: 1 << 62, Nanos: 999_999_999},
+		// The largest bid AdProvider stores: whole micros within int64.
+		Bid:        &moneyv1.Money{CurrencyCode: "USD", Units: math.MaxInt64/1_000_000 - 1, Nanos: 999_999_000},
 		Active:     true,
 		CreateTime: timestamppb.New(time.Date(9999, 12, 31, 23, 59, 59, 999_999_999, time.UTC)),
 	}
