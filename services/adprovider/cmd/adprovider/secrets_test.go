@@ -66,7 +66,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	}
 }
 
-func runWithFaults(t *testing.T, srv *pgtest.Server, cfg serve.Config, log *secrettest.Log, roots *x509.CertPool, token string) {
+func runWithFaults(t *testing.T, srv *pgtest.Server, cfg config, log *secrettest.Log, roots *x509.CertPool, token string) {
 	t.Helper()
 	srv.Stop(t)
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -79,7 +79,7 @@ func runWithFaults(t *testing.T, srv *pgtest.Server, cfg serve.Config, log *secr
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- start(ctx, cfg, serve.NewLogger(cfg, log), grpcLis, adminLis) }()
+	go func() { done <- start(ctx, cfg, serve.NewLogger(cfg.Config, log), grpcLis, adminLis) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
