@@ -42,6 +42,8 @@ func TestStatus(t *testing.T) {
 			codes.InvalidArgument, "cannot be stored", "", "WARN"},
 		{"connection lost", storeerr.Translate(&pgconn.PgError{Code: "57P01"}, "list"), codes.Unavailable, "database unavailable", "", "WARN"},
 		{"breaker open", storeerr.Translate(fmt.Errorf("query: %w", open), "list"), codes.Unavailable, "", "ErrorInfo", ""},
+		{"shed call", storeerr.Translate(fmt.Errorf("query: %w", status.Error(codes.ResourceExhausted, "database busy")), "list"),
+			codes.ResourceExhausted, "database busy", "", ""},
 		{"anything else", storeerr.Translate(errors.New("scan: boom"), "list"), codes.Internal, "internal error", "", "ERROR"},
 	} {
 		var logged strings.Builder
