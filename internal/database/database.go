@@ -7,7 +7,6 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,15 +151,6 @@ func Retry(ctx context.Context, what string, maxWait time.Duration, logger *slog
 		}
 		wait = min(wait*2, maxWait)
 	}
-}
-
-// Redact returns rawURL with its password replaced, for logs.
-func Redact(rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return "(unparsable database url)"
-	}
-	return u.Redacted()
 }
 
 // lockID gives each schema its own advisory lock, so services that share a

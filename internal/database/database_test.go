@@ -111,9 +111,6 @@ func TestOpenDoesNotLeakPassword(t *testing.T) {
 	if strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error leaks the password: %v", err)
 	}
-	if got := database.Redact("postgres://u:hunter2@host:5432/db"); strings.Contains(got, "hunter2") {
-		t.Fatalf("Redact kept the password: %s", got)
-	}
 }
 
 // retryLog tells the test when a migration attempt has failed.

@@ -38,5 +38,6 @@
 //
 // # Secrets in logs
 //
-// [Redact] returns a URL fit for logs: the password is replaced.
+// [Open] never puts the connection string in an error (pgx's parse errors
+// can echo it); package dsn redacts one for logs.
 package database

@@ -60,7 +60,8 @@ var readmeAnswers = []answer{
 	{key: `"context_keys": ["staplers"]`, want: []string{`"ads"`, `"adId"`}},
 
 	// Recommender writes and errors.
-	{key: "RecommenderService/CreateProduct", want: []string{`"asin": "B0README01"`, `"title": "Breakwater Fountain Pen"`}},
+	{key: `"B0README02", "title": "Unsigned"`, code: codes.Unauthenticated, want: []string{"admin token required"}},
+	{key: `"request_id": "readme-product-1"`, want: []string{`"asin": "B0README01"`, `"title": "Breakwater Fountain Pen"`}},
 	{key: `"request_id": "readme-review-1"`, want: []string{`"reviewId"`, `"reviewerId": "readme-reader"`, `"overall": 5`}},
 	{key: `"overall": 9`, code: codes.InvalidArgument, want: []string{
 		"type.googleapis.com/google.rpc.BadRequest", `"field": "review.asin"`, `"field": "review.overall"`,

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/breakwater/breakwater/internal/dsn"
 )
 
 // Config is what every breakwater service reads at start-up: the
@@ -81,7 +83,8 @@ func LoadConfig(name string, d Defaults, args []string, getenv func(string) stri
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.GRPCAddr, "addr", cfg.GRPCAddr, "gRPC listen address ("+up+"_ADDR)")
 	fs.StringVar(&cfg.AdminAddr, "admin-addr", cfg.AdminAddr, "admin HTTP listen address: /metrics /healthz /readyz /breakers ("+up+"_ADMIN_ADDR)")
-	fs.StringVar(&cfg.DatabaseURL, "database-url", cfg.DatabaseURL, "PostgreSQL URL ("+up+"_DATABASE_URL or DATABASE_URL)")
+	// dsn.Var: -h prints the default, which comes from the environment.
+	fs.Var(dsn.Var{P: &cfg.DatabaseURL}, "database-url", "PostgreSQL URL ("+up+"_DATABASE_URL or DATABASE_URL); -h shows it without its password")
 	fs.StringVar(&cfg.BreakerConfig, "breaker-config", cfg.BreakerConfig, "breaker config JSON file (BREAKER_CONFIG)")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (LOG_LEVEL)")
 	fs.StringVar(&cfg.LogFormat, "log-format", cfg.LogFormat, "text or json (LOG_FORMAT)")
@@ -137,3 +140,27 @@ func NewLogger(c Config, w io.Writer) *slog.Logger {
 	}
 	return slog.New(h).With("service", c.Name)
 }
+
+// LogValue makes a Config safe to log whole: the connection string is
+// redacted (package dsn) and the admin token is reduced to whether one is
+// set. TLS files are paths, never key material.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("name", c.Name),
+		slog.String("grpc_addr", c.GRPCAddr),
+		slog.String("admin_addr", c.AdminAddr),
+		slog.String("database", dsn.Redact(c.DatabaseURL)),
+		slog.String("breaker_config", c.BreakerConfig),
+		slog.Bool("admin_token_set", c.AdminToken != ""),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("log_format", c.LogFormat),
+		slog.String("tls_cert_file", c.TLSCertFile),
+		slog.String("tls_key_file", c.TLSKeyFile),
+		slog.String("tls_ca_file", c.TLSCAFile),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+// String is LogValue's text, so that %v and %+v of a Config (in an error or
+// a test failure) are as safe as a log line.
+func (c Config) String() string { return c.LogValue().String() }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -315,6 +316,19 @@ func TestLoadConfig(t *testing.T) {
 	for _, bad := range [][]string{{"-log-level", "loud"}, {"-log-format", "xml"}, {"-tls-cert", "c.pem"}, {"extra"}} {
 		if _, err := serve.LoadConfig("adprovider", d, bad, getenv, io.Discard); err == nil {
 			t.Errorf("LoadConfig(%q) accepted", bad)
+		}
+	}
+}
+
+// TestConfigLogValue: a whole Config logged or formatted carries neither the
+// database password nor the admin token.
+func TestConfigLogValue(t *testing.T) {
+	cfg := serve.Config{Name: "x", DatabaseURL: "host=db password='pw secret' dbname=x", AdminToken: "tok-secret"}
+	var b strings.Builder
+	slog.New(slog.NewTextHandler(&b, nil)).Info("config", "cfg", cfg)
+	for _, s := range []string{b.String(), fmt.Sprintf("%v %+v %s", cfg, cfg, cfg)} {
+		if strings.Contains(s, "secret") || !strings.Contains(s, "admin_token_set") {
+			t.Errorf("config shown as %s", s)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/dynamicpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // NewValidator returns a validator with the rules of every request and
@@ -55,8 +56,8 @@ func Precompile(v protovalidate.Validator, services ...protoreflect.ServiceDescr
 func UnaryServerInterceptor(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if msg, ok := req.(proto.Message); ok {
-			if err := v.Validate(msg); err != nil {
-				return nil, Status(err).Err()
+			if err := check(v, msg); err != nil {
+				return nil, err
 			}
 		}
 		return handler(ctx, req)
@@ -80,11 +81,79 @@ func (s *validatingStream) RecvMsg(m any) error {
 		return err
 	}
 	if msg, ok := m.(proto.Message); ok {
-		if err := s.v.Validate(msg); err != nil {
-			return Status(err).Err()
-		}
+		return check(s.v, msg)
 	}
 	return nil
+}
+
+// check applies msg's rules, then the one protovalidate cannot express: a
+// google.protobuf.Timestamp's nanos must be 0 to 999,999,999 (its own
+// documented invariant; protovalidate's timestamp rules see only the instant,
+// so {seconds: 1, nanos: -1} would pass them).
+func check(v protovalidate.Validator, msg proto.Message) error {
+	if err := v.Validate(msg); err != nil {
+		return Status(err).Err()
+	}
+	var fv []*errdetails.BadRequest_FieldViolation
+	invalidTimestamps(msg.ProtoReflect(), "", &fv)
+	if len(fv) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(fv))
+	for i, f := range fv {
+		msgs[i] = f.GetField() + ": " + f.GetDescription()
+	}
+	st := status.New(codes.InvalidArgument, "invalid request: "+strings.Join(msgs, "; "))
+	if withDetails, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: fv}); err == nil {
+		st = withDetails
+	}
+	return st.Err()
+}
+
+const timestampName = "google.protobuf.Timestamp"
+
+// invalidTimestamps appends a violation for every Timestamp set in m, at any
+// depth, that timestamppb's CheckValid rejects, with protovalidate's field
+// path spelling (a.b[2].c).
+func invalidTimestamps(m protoreflect.Message, prefix string, out *[]*errdetails.BadRequest_FieldViolation) {
+	if m.Descriptor().FullName() == timestampName {
+		secs := m.Get(m.Descriptor().Fields().ByName("seconds")).Int()
+		nanos := m.Get(m.Descriptor().Fields().ByName("nanos")).Int()
+		if err := (&timestamppb.Timestamp{Seconds: secs, Nanos: int32(nanos)}).CheckValid(); err != nil {
+			*out = append(*out, &errdetails.BadRequest_FieldViolation{
+				Field:       prefix,
+				Description: "not a valid timestamp: nanos must be 0 to 999,999,999, from 0001-01-01 to 9999-12-31",
+				Reason:      "timestamp.valid",
+			})
+		}
+		return
+	}
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		if fd.Kind() != protoreflect.MessageKind && fd.Kind() != protoreflect.GroupKind {
+			return true
+		}
+		path := string(fd.Name())
+		if prefix != "" {
+			path = prefix + "." + path
+		}
+		switch {
+		case fd.IsList():
+			l := v.List()
+			for i := range l.Len() {
+				invalidTimestamps(l.Get(i).Message(), fmt.Sprintf("%s[%d]", path, i), out)
+			}
+		case fd.IsMap():
+			v.Map().Range(func(k protoreflect.MapKey, mv protoreflect.Value) bool {
+				if fd.MapValue().Message() != nil {
+					invalidTimestamps(mv.Message(), fmt.Sprintf("%s[%q]", path, k.String()), out)
+				}
+				return true
+			})
+		default:
+			invalidTimestamps(v.Message(), path, out)
+		}
+		return true
+	})
 }
 
 // Status turns a validation error into the status a client gets:

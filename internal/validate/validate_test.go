@@ -209,3 +209,40 @@ func TestUnaryServerInterceptor(t *testing.T) {
 		t.Fatalf("good request: code %v, want Unimplemented from the handler: %v", code, err)
 	}
 }
+
+// TestInvalidTimestamp: a Timestamp with nanos out of range, which
+// protovalidate's range rules let through, is INVALID_ARGUMENT naming the
+// field, at any depth; a valid one passes.
+func TestInvalidTimestamp(t *testing.T) {
+	v, err := validate.NewValidator(recommenderv1.File_recommender_v1_recommender_proto.Services().Get(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	icpt := validate.UnaryServerInterceptor(v)
+	ok := func(context.Context, any) (any, error) { return "ok", nil }
+	review := func(ts *timestamppb.Timestamp) *recommenderv1.CreateReviewRequest {
+		return &recommenderv1.CreateReviewRequest{Review: &recommenderv1.Review{
+			Asin: "B00004Z5M1", ReviewerId: "A1", Overall: 5, ReviewTime: ts}}
+	}
+	for _, ts := range []*timestamppb.Timestamp{{Seconds: 1, Nanos: -1}, {Seconds: 1, Nanos: 1_000_000_000}, {Seconds: 253402300800}} {
+		_, err := icpt(context.Background(), review(ts), nil, ok)
+		if status.Code(err) != codes.InvalidArgument {
+			t.Errorf("review_time %v: %v, want INVALID_ARGUMENT", ts, err)
+			continue
+		}
+		var fields []string
+		for _, d := range status.Convert(err).Details() {
+			if br, ok := d.(*errdetails.BadRequest); ok {
+				for _, f := range br.GetFieldViolations() {
+					fields = append(fields, f.GetField())
+				}
+			}
+		}
+		if !slices.Contains(fields, "review.review_time") {
+			t.Errorf("review_time %v: violations on %v, want review.review_time", ts, fields)
+		}
+	}
+	if _, err := icpt(context.Background(), review(&timestamppb.Timestamp{Seconds: 1, Nanos: 999_999_999}), nil, ok); err != nil {
+		t.Errorf("valid review_time: %v", err)
+	}
+}

@@ -53,12 +53,18 @@
 // # Errors
 //
 // The store translates what callers act on at its edge ([ErrAlreadyExists],
-// [ErrInvalidPageToken], [ErrInvalid]) and returns database failures wrapped.
-// The server answers with canonical codes: ALREADY_EXISTS, INVALID_ARGUMENT
-// with a google.rpc.BadRequest naming the field, and UNAVAILABLE for every
-// database failure, without its details, which go to the log. A call the
-// breaker rejected is passed through as the breaker made it: UNAVAILABLE with
-// an ErrorInfo (reason CIRCUIT_OPEN, the breaker's name) and a RetryInfo.
+// [ErrInvalidPageToken], [ErrInvalid], and through internal/storeerr a data
+// exception or a lost database) and returns other failures wrapped. One
+// mapping shared with Recommender (internal/storeerr.Status) answers with
+// canonical codes: ALREADY_EXISTS, INVALID_ARGUMENT with a
+// google.rpc.BadRequest naming the field (a value PostgreSQL still refuses,
+// SQLSTATE class 22, is INVALID_ARGUMENT too, logged at WARN), UNAVAILABLE
+// for a lost database, and INTERNAL for anything else, without details,
+// which go to the log. A call the breaker rejected is passed through as the
+// breaker made it: UNAVAILABLE with an ErrorInfo (reason CIRCUIT_OPEN, the
+// breaker's name) and a RetryInfo. CreateAd takes a request_id
+// ([Store.CreateAdOnce]): a retry with the same id and listing returns the
+// ad the first call created.
 //
 // # Admin token
 //

@@ -2,7 +2,6 @@ package adprovider
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"strings"
 
@@ -12,6 +11,7 @@ import (
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	"github.com/breakwater/breakwater/internal/admintoken"
+	"github.com/breakwater/breakwater/internal/storeerr"
 )
 
 // Server implements adproviderv1.AdProviderServiceServer over a [Store].
@@ -42,7 +42,7 @@ func (s *Server) GetAds(ctx context.Context, req *adproviderv1.GetAdsRequest) (*
 		Max:  int(req.GetMaxAds()),
 	})
 	if err != nil {
-		return nil, s.errorStatus(ctx, err)
+		return nil, storeerr.Status(ctx, s.logger, err)
 	}
 	return &adproviderv1.GetAdsResponse{Ads: ads}, nil
 }
@@ -56,9 +56,15 @@ func (s *Server) CreateAd(ctx context.Context, req *adproviderv1.CreateAdRequest
 	if err := checkListing(l); err != nil {
 		return nil, err
 	}
-	created, err := s.store.CreateAd(ctx, l)
+	var created *adproviderv1.AdListing
+	var err error
+	if id := req.GetRequestId(); id != "" {
+		created, err = s.store.CreateAdOnce(ctx, l, id)
+	} else {
+		created, err = s.store.CreateAd(ctx, l)
+	}
 	if err != nil {
-		return nil, s.errorStatus(ctx, err)
+		return nil, storeerr.Status(ctx, s.logger, err)
 	}
 	return &adproviderv1.CreateAdResponse{Listing: created}, nil
 }
@@ -71,7 +77,7 @@ func (s *Server) ListAds(ctx context.Context, req *adproviderv1.ListAdsRequest) 
 		IncludeInactive: req.GetIncludeInactive(),
 	})
 	if err != nil {
-		return nil, s.errorStatus(ctx, err)
+		return nil, storeerr.Status(ctx, s.logger, err)
 	}
 	return &adproviderv1.ListAdsResponse{Listings: listings, NextPageToken: next}, nil
 }
@@ -112,31 +118,4 @@ func badRequest(msg string, vs ...*errdetails.BadRequest_FieldViolation) error {
 		return status.Error(codes.InvalidArgument, msg)
 	}
 	return st.Err()
-}
-
-// errorStatus turns a store error into the status a caller sees. Database
-// failures become UNAVAILABLE with no detail (the cause is logged instead),
-// except a breaker's rejection, which already is a well-formed UNAVAILABLE
-// carrying the breaker's name and a retry delay, and is passed through.
-func (s *Server) errorStatus(ctx context.Context, err error) error {
-	var withStatus interface{ GRPCStatus() *status.Status }
-	switch {
-	case errors.As(err, &withStatus):
-		return withStatus.GRPCStatus().Err()
-	case errors.Is(err, ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, "an ad with this ad_id already exists")
-	case errors.Is(err, ErrInvalidPageToken):
-		return badRequest("invalid page token", &errdetails.BadRequest_FieldViolation{
-			Field:       "page_token",
-			Description: "not a token from a previous response to the same request",
-			Reason:      "INVALID_PAGE_TOKEN",
-		})
-	case errors.Is(err, ErrInvalid):
-		return status.Error(codes.InvalidArgument, "the listing cannot be stored")
-	case ctx.Err() != nil:
-		// The caller gave up; what the database did since is not news.
-		return status.FromContextError(ctx.Err()).Err()
-	}
-	s.logger.LogAttrs(ctx, slog.LevelWarn, "database call failed", slog.Any("error", err))
-	return status.Error(codes.Unavailable, "the ads database is unavailable")
 }

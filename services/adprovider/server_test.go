@@ -201,7 +201,7 @@ func TestServerBadInput(t *testing.T) {
 			return l
 		}, "listing.ad.price money.sign"},
 		{"long text", func(l *adproviderv1.AdListing) *adproviderv1.AdListing { l.Ad.Text = long(501); return l }, "listing.ad.text string.max_len"},
-		{"long redirect url", func(l *adproviderv1.AdListing) *adproviderv1.AdListing { l.Ad.RedirectUrl = long(2049); return l }, "listing.ad.redirect_url string.max_len"},
+		{"long redirect url", func(l *adproviderv1.AdListing) *adproviderv1.AdListing { l.Ad.RedirectUrl = long(2049); return l }, "listing.ad.redirect_url string.max_bytes"},
 		{"too many categories", func(l *adproviderv1.AdListing) *adproviderv1.AdListing { l.Categories = many(33); return l }, "listing.categories repeated.max_items"},
 		{"empty category", func(l *adproviderv1.AdListing) *adproviderv1.AdListing { l.Categories = []string{""}; return l }, "listing.categories[0] string.min_len"},
 		{"long category", func(l *adproviderv1.AdListing) *adproviderv1.AdListing {

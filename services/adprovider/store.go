@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+	"github.com/breakwater/breakwater/internal/storeerr"
 )
 
 // Querier is what the store needs from the database: the query methods of
@@ -29,17 +31,21 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Errors the store returns for outcomes callers act on. Anything else is a
-// database failure, wrapped with the operation that met it.
+// Errors the store returns for outcomes callers act on, each a
+// storeerr.Error that storeerr.Status maps to its gRPC code. Anything else
+// comes from storeerr.Translate: a data exception, an unreachable database,
+// the breaker's rejection, or a failure wrapped with the operation that met
+// it.
 var (
 	// ErrAlreadyExists: an ad with that id is already in the inventory.
-	ErrAlreadyExists = errors.New("ad already exists")
+	ErrAlreadyExists = storeerr.New(storeerr.AlreadyExists, "an ad with this ad_id already exists")
 	// ErrInvalidPageToken: the page token was not issued by ListAds for the
-	// same request.
-	ErrInvalidPageToken = errors.New("invalid page token")
+	// same request. It names the page_token field.
+	ErrInvalidPageToken = storeerr.Invalid(nil, "page_token",
+		"not a next_page_token of a previous response to the same request", "INVALID_PAGE_TOKEN")
 	// ErrInvalid: the listing breaks a rule of the schema that validation
 	// did not catch (such as a bid finer than a micro).
-	ErrInvalid = errors.New("invalid listing")
+	ErrInvalid = storeerr.New(storeerr.InvalidArgument, "invalid listing")
 )
 
 // Limits of GetAds and ListAds, as the API documents them.
@@ -47,7 +53,7 @@ const (
 	DefaultMaxAds   = 3
 	MaxMaxAds       = 10
 	DefaultPageSize = 50
-	MaxPageSize     = 500
+	MaxPageSize     = 100 // a larger page_size (up to 500) is read as 100: see ListAdsRequest
 )
 
 // Store reads and writes the ads inventory. It holds no state of its own;
@@ -183,6 +189,22 @@ RETURNING create_time`
 // or price cannot be stored.
 func (s *Store) CreateAd(ctx context.Context, l *adproviderv1.AdListing) (*adproviderv1.AdListing, error) {
 	l = proto.CloneOf(l)
+	args, err := createAdArgs(l)
+	if err != nil {
+		return nil, err
+	}
+	var created time.Time
+	if err := s.db.QueryRow(ctx, createAdSQL, args...).Scan(&created); err != nil {
+		return nil, fmt.Errorf("create ad %q: %w", l.Ad.AdId, translate(err))
+	}
+	l.CreateTime = timestamppb.New(created)
+	return l, nil
+}
+
+// createAdArgs fills in what the server assigns (an id, a redirect URL,
+// lower-cased keywords) in l, which must be the store's own copy, and
+// returns the 15 arguments of createAdSQL.
+func createAdArgs(l *adproviderv1.AdListing) ([]any, error) {
 	if l.GetAd() == nil || l.GetAd().GetPrice() == nil || l.GetBid() == nil {
 		return nil, fmt.Errorf("create ad: %w: ad, price and bid are required", ErrInvalid)
 	}
@@ -201,18 +223,10 @@ func (s *Store) CreateAd(ctx context.Context, l *adproviderv1.AdListing) (*adpro
 		l.Categories = []string{}
 	}
 	l.Keywords = lowerAll(l.Keywords)
-	var created time.Time
-	err = s.db.QueryRow(ctx, createAdSQL,
-		ad.AdId, ad.Asin, ad.Title, ad.ImageUrl,
+	return []any{ad.AdId, ad.Asin, ad.Title, ad.ImageUrl,
 		ad.Price.CurrencyCode, ad.Price.Units, ad.Price.Nanos,
 		ad.Text, ad.RedirectUrl, l.Categories, lowerAll(l.Categories), l.Keywords,
-		l.Bid.CurrencyCode, bid, l.Active,
-	).Scan(&created)
-	if err != nil {
-		return nil, fmt.Errorf("create ad %q: %w", ad.AdId, translate(err))
-	}
-	l.CreateTime = timestamppb.New(created)
-	return l, nil
+		l.Bid.CurrencyCode, bid, l.Active}, nil
 }
 
 // NewAdID returns a fresh server-assigned ad id: "ad-" and 26 random
@@ -338,6 +352,14 @@ func (s *Store) ListAds(ctx context.Context, p ListPage) ([]*adproviderv1.AdList
 	return listings, next, nil
 }
 
+// adIDPattern is the API's ad_id rule; the bounds are the first and last
+// microsecond of years 1 to 9999.
+var (
+	adIDPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	minTokenMicros = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	maxTokenMicros = time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC).UnixMicro()
+)
+
 // pageCursor is what a page token carries: where the previous page ended
 // and the filter it was taken with.
 type pageCursor struct {
@@ -360,6 +382,11 @@ func decodePageToken(tok string) (pageCursor, error) {
 	if err := json.Unmarshal(b, &c); err != nil {
 		return c, err
 	}
+	// A token is the client's input: nothing in it may reach PostgreSQL
+	// unchecked (a NUL in the id, a time outside timestamptz's range).
+	if !adIDPattern.MatchString(c.AdID) || c.CreateMicros < minTokenMicros || c.CreateMicros > maxTokenMicros {
+		return c, errors.New("page token out of range")
+	}
 	if c.AdID == "" {
 		return c, errors.New("no ad id")
 	}
@@ -374,13 +401,14 @@ func translate(err error) error {
 		switch {
 		case pgErr.Code == "23505": // unique_violation
 			return ErrAlreadyExists
-		case strings.HasPrefix(pgErr.Code, "22"), strings.HasPrefix(pgErr.Code, "23"):
-			// Data and constraint errors are the caller's input, not an
-			// outage; the server's validation should have caught them first.
-			// The message names tables and constraints, so only the code
-			// travels with the error.
+		case strings.HasPrefix(pgErr.Code, "23"):
+			// Constraint errors are the caller's input, not an outage; the
+			// server's validation should have caught them first. The message
+			// names tables and constraints, so only the code travels with the
+			// error.
 			return fmt.Errorf("%w (sqlstate %s)", ErrInvalid, pgErr.Code)
 		}
 	}
-	return err
+	// Data exceptions (class 22), outages and the breaker's rejection.
+	return storeerr.Translate(err, "")
 }

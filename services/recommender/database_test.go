@@ -3,6 +3,7 @@ package recommender_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,7 +144,7 @@ func TestCreateReviewRetriedUnderFaults(t *testing.T) {
 	proxy := toxitest.New(t, fmt.Sprintf("127.0.0.1:%d", pg.Port()))
 	e := newEnv(t, replaceHost(t, url, proxy.Addr()), false)
 	ctx := testContext(t)
-	if _, err := e.client.CreateProduct(ctx, &recommenderv1.CreateProductRequest{
+	if _, err := e.client.CreateProduct(asAdmin(ctx), &recommenderv1.CreateProductRequest{
 		Product: &recommenderv1.Product{Asin: "B000000001", Title: "Pen"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -207,4 +208,78 @@ func replaceHost(t *testing.T, rawURL, hostPort string) string {
 	}
 	u.Host = hostPort
 	return u.String()
+}
+
+// TestCreateProductRetriedUnderFaults: a client retrying CreateProduct with
+// one request id across a frozen database (SIGSTOP) and a crash (kill -9)
+// gets one product and one request record, every success it is told of is
+// true after the crash, and the same id with another product is
+// ALREADY_EXISTS saying why.
+func TestCreateProductRetriedUnderFaults(t *testing.T) {
+	pg := pgtest.Start(t, durable)
+	e := newEnv(t, pg.NewDatabase(t), false)
+	ctx := asAdmin(testContext(t))
+	req := &recommenderv1.CreateProductRequest{RequestId: "p-retry-1", Product: &recommenderv1.Product{
+		Asin: "B000000001", Title: "Pen", Brand: "Pilot"}}
+
+	// Frozen: the request reaches a database that does not answer, and the
+	// client gives up without knowing whether the product exists.
+	pg.Pause(t)
+	for range 2 {
+		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		_, err := e.client.CreateProduct(cctx, req)
+		cancel()
+		if err == nil {
+			t.Fatal("CreateProduct succeeded against a frozen database")
+		}
+	}
+	pg.Resume(t)
+	var acks []*recommenderv1.Product
+	retry := func() {
+		t.Helper()
+		for i := 0; ; i++ {
+			resp, err := e.client.CreateProduct(ctx, req)
+			if err == nil {
+				acks = append(acks, resp.GetProduct())
+				return
+			}
+			if i == 20 {
+				t.Fatalf("CreateProduct never succeeded: %v", err)
+			}
+			e.clock.Add(openFor + 1) // in case the failures opened the breaker
+		}
+	}
+	retry()
+	pg.Kill(t)
+	pg.Restart(t)
+	retry()
+
+	other := proto.CloneOf(req)
+	other.Product.Title = "Pencil"
+	_, err := e.client.CreateProduct(ctx, other)
+	if status.Code(err) != codes.AlreadyExists || !strings.Contains(status.Convert(err).Message(), "request_id") {
+		t.Errorf("same request_id, other product: %v; want ALREADY_EXISTS naming request_id", err)
+	}
+	var products, requests int
+	for i := 0; ; i++ {
+		err := e.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM products), (SELECT count(*) FROM product_requests)`).Scan(&products, &requests)
+		if err == nil {
+			break
+		}
+		if i == 10 {
+			t.Fatal(err) // connections from before the crash fail once each
+		}
+	}
+	if products != 1 || requests != 1 {
+		t.Errorf("after retries and a crash: %d products, %d request records; want 1 and 1", products, requests)
+	}
+	got, err := e.client.GetProduct(ctx, &recommenderv1.GetProductRequest{Asin: "B000000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ack := range acks {
+		if !proto.Equal(ack, got.GetProduct()) || !proto.Equal(ack, req.GetProduct()) {
+			t.Errorf("acknowledgement %d = %v; stored %v, sent %v", i, ack, got.GetProduct(), req.GetProduct())
+		}
+	}
 }

@@ -47,8 +47,10 @@
 //
 // The store runs over pgbreaker.DB, so while the database is down its breaker
 // opens and calls fail at once. ListRecommendations then serves the last good
-// answer for the same (asin, reviewer_id, max_results), from a bounded LRU
-// with an age limit ([WithLastGood]), marked {database, …,
+// answer for the same (asin, reviewer_id, max_results), from an LRU bounded
+// by bytes ([WithLastGoodBytes], default [DefaultLastGoodBytes]: answers are
+// kept encoded, so each is charged exactly), by entries and by age
+// ([WithLastGood]), marked {database, …,
 // last_good_answer}; without one it is UNAVAILABLE. Writes are never served
 // from memory: they fail fast with UNAVAILABLE, and are single statements, so
 // none is half-done. Ads are fetched while the database ranks, so a slow
@@ -56,9 +58,21 @@
 //
 // # Errors at the boundary
 //
-// Store errors become codes here: not found → NOT_FOUND, already exists →
-// ALREADY_EXISTS, a bad page token → INVALID_ARGUMENT, the breaker's rejection
-// → its own UNAVAILABLE status with ErrorInfo and RetryInfo, other database
-// failures → UNAVAILABLE (or INTERNAL when the database answered with an
-// error), without their text, which is logged instead.
+// Store errors become codes in one place shared with AdProvider
+// (internal/storeerr): not found → NOT_FOUND, already exists (an ASIN taken,
+// a request_id reused for other content) → ALREADY_EXISTS, a bad page token →
+// INVALID_ARGUMENT with a field violation on page_token, a value PostgreSQL
+// refuses (SQLSTATE class 22) → INVALID_ARGUMENT logged at WARN, the
+// breaker's rejection → its own UNAVAILABLE status with ErrorInfo and
+// RetryInfo, a lost database → UNAVAILABLE, anything else → INTERNAL, without
+// their text, which is logged instead.
+//
+// # Writes
+//
+// CreateProduct needs the admin token ([WithAdminToken], package
+// admintoken): a missing or wrong token is UNAUTHENTICATED, and a server
+// without one refuses with PERMISSION_DENIED. CreateReview is open. Both
+// take a request_id (AIP-155): the same id and content returns the first
+// result and writes nothing; the same id with other content is
+// ALREADY_EXISTS.
 package recommender

@@ -1,17 +1,21 @@
 package recommender
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/benbjohnson/clock"
+	"google.golang.org/protobuf/proto"
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/internal/maximal"
 )
 
 func TestLastGoodBounds(t *testing.T) {
 	c := clock.NewMock()
-	lg := newLastGood(2, time.Minute, c)
+	lg := newLastGood(2, 1<<20, time.Minute, c)
 	recs := []*recommenderv1.Recommendation{{Reason: "popular"}}
 	a, b, d := recommendKey{asin: "A"}, recommendKey{asin: "B"}, recommendKey{asin: "D"}
 	lg.put(a, recs)
@@ -36,7 +40,7 @@ func TestLastGoodBounds(t *testing.T) {
 	if lg.len() != 1 {
 		t.Errorf("len = %d after an expired get, want 1", lg.len())
 	}
-	off := newLastGood(0, time.Minute, c)
+	off := newLastGood(0, 1<<20, time.Minute, c)
 	off.put(a, recs)
 	if _, ok := off.get(a); ok {
 		t.Error("a disabled cache served an answer")
@@ -47,4 +51,66 @@ func TestReason(t *testing.T) {
 	if got := snake("DeadlineExceeded"); got != "deadline_exceeded" {
 		t.Errorf("snake = %q", got)
 	}
+}
+
+// TestLastGoodByteBudget: after 1,000 distinct large answers (about 313 KB
+// encoded each: ten maximal products), the cache charges no more than its
+// budget, and the live heap it holds is within the budget plus a margin.
+//
+// Measured honestly as the live heap after a full GC (runtime.ReadMemStats
+// HeapAlloc), before and after, with the answers the test built already
+// garbage: what remains is what the cache keeps. RSS would also count freed
+// pages the runtime has not yet returned to the OS, which says nothing about
+// the cache. The margin (1 MiB + 2%) covers the runtime's own bookkeeping
+// and the test's other live objects; the cache's own per-entry overhead is
+// charged to the budget itself.
+func TestLastGoodByteBudget(t *testing.T) {
+	const budget = 16 << 20
+	lg := newLastGood(1<<20, budget, time.Hour, clock.NewMock())
+	recs := make([]*recommenderv1.Recommendation, 10)
+	for i := range recs {
+		recs[i] = &recommenderv1.Recommendation{Product: maximal.Product(maximal.ASIN('P', i)), Score: 1, Reason: "popular"}
+	}
+	answer := func(i int) []*recommenderv1.Recommendation {
+		out := make([]*recommenderv1.Recommendation, len(recs))
+		for j, r := range recs {
+			c := proto.Clone(r).(*recommenderv1.Recommendation)
+			c.Product.Description = fmt.Sprintf("%04d", i) + c.Product.Description[4:] // same size, distinct
+			out[j] = c
+		}
+		return out
+	}
+	one := proto.Size(&recommenderv1.ListRecommendationsResponse{Recommendations: answer(0)})
+
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range 1000 {
+		lg.put(recommendKey{asin: maximal.ASIN('K', i), max: 10}, answer(i))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+
+	if lg.size() > budget {
+		t.Errorf("cache charges %d bytes, budget %d", lg.size(), budget)
+	}
+	wantEntries := budget / (one + lastGoodEntryOverhead)
+	if lg.len() != wantEntries {
+		t.Errorf("cache holds %d entries, want %d (budget / %d bytes each)", lg.len(), wantEntries, one)
+	}
+	// The newest survive, the oldest went first.
+	if _, ok := lg.get(recommendKey{asin: maximal.ASIN('K', 999), max: 10}); !ok {
+		t.Error("the newest answer was evicted")
+	}
+	if _, ok := lg.get(recommendKey{asin: maximal.ASIN('K', 0), max: 10}); ok {
+		t.Error("the oldest answer survived")
+	}
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	margin := int64(1<<20 + budget/50)
+	t.Logf("answer %d bytes; %d entries, %d bytes charged; live heap grew %d bytes (budget %d + margin %d)",
+		one, lg.len(), lg.size(), grew, budget, margin)
+	if grew > budget+margin {
+		t.Errorf("live heap grew %d bytes, more than the budget %d + margin %d", grew, budget, margin)
+	}
+	runtime.KeepAlive(lg)
 }

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
@@ -163,7 +164,7 @@ func newEnv(t testing.TB, dbURL string, sample bool) *env {
 	t.Cleanup(func() { e.adsConn.Close() })
 
 	srv := recommender.NewServer(st, adproviderv1.NewAdProviderServiceClient(e.adsConn),
-		recommender.WithClock(e.clock))
+		recommender.WithClock(e.clock), recommender.WithAdminToken(testAdminToken))
 	v, err := validate.NewValidator(recommenderv1.File_recommender_v1_recommender_proto.Services().Get(0))
 	if err != nil {
 		t.Fatal(err)
@@ -220,6 +221,14 @@ func (e *env) waitAdsReady(t testing.TB) {
 }
 
 var urlParse = url.Parse
+
+// testAdminToken is the admin token of the servers newEnv starts.
+const testAdminToken = "test-admin-token"
+
+// asAdmin adds the admin token to ctx, for catalog writes.
+func asAdmin(ctx context.Context) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+testAdminToken)
+}
 
 // testContext bounds a test's calls, so a hang fails where it happens instead
 // of at the binary's timeout. The server caps its own dependency calls, so

@@ -16,7 +16,9 @@ type Option func(*options)
 type options struct {
 	logger      *slog.Logger
 	adsFallback breaker.Fallback
+	adminToken  string
 	lastGoodN   int
+	lastGoodB   int64
 	lastGoodAge time.Duration
 	clock       clock.Clock
 }
@@ -26,6 +28,7 @@ func evaluateOptions(opts []Option) *options {
 		logger:      slog.New(slog.DiscardHandler),
 		adsFallback: HouseAdsFallback(HouseAds()),
 		lastGoodN:   1024,
+		lastGoodB:   DefaultLastGoodBytes,
 		lastGoodAge: 10 * time.Minute,
 		clock:       clock.New(),
 	}
@@ -45,6 +48,15 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithAdminToken sets the token CreateProduct requires as
+// `authorization: Bearer <token>` (package admintoken; the services' ADMIN_TOKEN).
+// Without one, the server refuses every catalog write with
+// PERMISSION_DENIED: an unset token must never mean "open". Reviews need no
+// token.
+func WithAdminToken(token string) Option {
+	return func(o *options) { o.adminToken = token }
+}
+
 // WithHouseAds replaces the house ads the server serves when it has no
 // AdProvider to ask, or AdProvider refused the request
 // (ListRecommendations). The default is [HouseAds]: products of the sample
@@ -60,6 +72,14 @@ func WithHouseAds(ads []*adproviderv1.Ad) Option {
 // minutes; entries ≤ 0 turns the cache off.
 func WithLastGood(entries int, maxAge time.Duration) Option {
 	return func(o *options) { o.lastGoodN, o.lastGoodAge = entries, maxAge }
+}
+
+// WithLastGoodBytes sets the last-good cache's byte budget: the encoded size
+// of every answer it keeps plus a fixed overhead per entry, least recently
+// used going first. The default is [DefaultLastGoodBytes]; an answer larger
+// than the whole budget is not kept, and n ≤ 0 turns the cache off.
+func WithLastGoodBytes(n int64) Option {
+	return func(o *options) { o.lastGoodB = n }
 }
 
 // WithClock sets the clock that ages the last-good cache, for tests.

@@ -9,7 +9,8 @@ import (
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 	"github.com/breakwater/breakwater/interceptors/breaker"
-	"github.com/breakwater/breakwater/interceptors/pgbreaker"
+	"github.com/breakwater/breakwater/internal/admintoken"
+	"github.com/breakwater/breakwater/internal/storeerr"
 	"github.com/breakwater/breakwater/services/recommender/store"
 )
 
@@ -45,14 +46,14 @@ var _ recommenderv1.RecommenderServiceServer = (*Server)(nil)
 // house ads only.
 func NewServer(st *store.Store, ads AdsClient, opts ...Option) *Server {
 	o := evaluateOptions(opts)
-	return &Server{store: st, ads: ads, opts: o, lastGood: newLastGood(o.lastGoodN, o.lastGoodAge, o.clock)}
+	return &Server{store: st, ads: ads, opts: o, lastGood: newLastGood(o.lastGoodN, o.lastGoodB, o.lastGoodAge, o.clock)}
 }
 
 // GetProduct implements recommender.v1.RecommenderService.
 func (s *Server) GetProduct(ctx context.Context, req *recommenderv1.GetProductRequest) (*recommenderv1.GetProductResponse, error) {
 	p, err := s.store.GetProduct(ctx, req.GetAsin())
 	if err != nil {
-		return nil, s.errorStatus(ctx, err, "product")
+		return nil, storeerr.Status(ctx, s.opts.logger, err)
 	}
 	return &recommenderv1.GetProductResponse{Product: p}, nil
 }
@@ -63,19 +64,30 @@ func (s *Server) ListProducts(ctx context.Context, req *recommenderv1.ListProduc
 		PageSize: req.GetPageSize(), PageToken: req.GetPageToken(), Category: req.GetCategory(),
 	})
 	if err != nil {
-		return nil, s.errorStatus(ctx, err, "product")
+		return nil, storeerr.Status(ctx, s.opts.logger, err)
 	}
 	return &recommenderv1.ListProductsResponse{Products: ps, NextPageToken: next}, nil
 }
 
-// CreateProduct implements recommender.v1.RecommenderService.
+// CreateProduct implements recommender.v1.RecommenderService. It needs the
+// admin token ([WithAdminToken]): the catalog is written by its operators,
+// not by shoppers.
 func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreateProductRequest) (*recommenderv1.CreateProductResponse, error) {
+	if err := admintoken.Check(ctx, s.opts.adminToken); err != nil {
+		return nil, err
+	}
 	if req.GetProduct().GetAsin() == "" {
 		return nil, status.Error(codes.InvalidArgument, "product.asin is required")
 	}
-	p, err := s.store.CreateProduct(ctx, req.GetProduct())
+	create := s.store.CreateProduct
+	if id := req.GetRequestId(); id != "" {
+		create = func(ctx context.Context, p *recommenderv1.Product) (*recommenderv1.Product, error) {
+			return s.store.CreateProductOnce(ctx, p, id)
+		}
+	}
+	p, err := create(ctx, req.GetProduct())
 	if err != nil {
-		return nil, s.errorStatus(ctx, err, "product")
+		return nil, storeerr.Status(ctx, s.opts.logger, err)
 	}
 	return &recommenderv1.CreateProductResponse{Product: p}, nil
 }
@@ -86,7 +98,7 @@ func (s *Server) ListReviews(ctx context.Context, req *recommenderv1.ListReviews
 		ASIN: req.GetAsin(), PageSize: req.GetPageSize(), PageToken: req.GetPageToken(),
 	})
 	if err != nil {
-		return nil, s.errorStatus(ctx, err, "review")
+		return nil, storeerr.Status(ctx, s.opts.logger, err)
 	}
 	return &recommenderv1.ListReviewsResponse{Reviews: rs, NextPageToken: next}, nil
 }
@@ -108,7 +120,7 @@ func (s *Server) CreateReview(ctx context.Context, req *recommenderv1.CreateRevi
 	}
 	created, err := s.store.CreateReview(ctx, r, req.GetRequestId())
 	if err != nil {
-		return nil, s.errorStatus(ctx, err, "review")
+		return nil, storeerr.Status(ctx, s.opts.logger, err)
 	}
 	return &recommenderv1.CreateReviewResponse{Review: created}, nil
 }
@@ -135,12 +147,14 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 	switch {
 	case err == nil:
 		s.lastGood.put(key, recs)
-	case errors.Is(err, store.ErrNotFound), ctx.Err() != nil:
-		return nil, s.errorStatus(ctx, err, "product")
+	case errors.Is(err, store.ErrNotFound), storeerr.KindOf(err) == storeerr.InvalidArgument, ctx.Err() != nil:
+		// The caller's mistake or the caller's deadline: a stale answer
+		// would hide it.
+		return nil, storeerr.Status(ctx, s.opts.logger, err)
 	default:
 		cached, ok := s.lastGood.get(key)
 		if !ok {
-			return nil, s.errorStatus(ctx, err, "product")
+			return nil, storeerr.Status(ctx, s.opts.logger, err)
 		}
 		s.opts.logger.WarnContext(ctx, "serving last good recommendations", "error", err)
 		resp.Recommendations = cached
@@ -150,33 +164,6 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 		resp.Degraded = append(resp.Degraded, ads.degraded)
 	}
 	return resp, nil
-}
-
-// errorStatus maps a store error to the status a caller sees: the store's
-// sentinels to their codes, the breaker's rejection to its own status (with
-// its RetryInfo), and every other database error to UNAVAILABLE or INTERNAL
-// without its text, which is logged instead.
-func (s *Server) errorStatus(ctx context.Context, err error, what string) error {
-	var withStatus interface{ GRPCStatus() *status.Status }
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return status.Error(codes.NotFound, what+" not found")
-	case errors.Is(err, store.ErrAlreadyExists):
-		return status.Error(codes.AlreadyExists, what+" already exists")
-	case errors.Is(err, store.ErrInvalidPageToken):
-		return status.Error(codes.InvalidArgument, "invalid page_token")
-	case errors.As(err, &withStatus):
-		// The breaker's rejection (UNAVAILABLE with RetryInfo), a shed call
-		// (RESOURCE_EXHAUSTED with RetryInfo): already the caller's status.
-		return withStatus.GRPCStatus().Err()
-	case ctx.Err() != nil:
-		return status.FromContextError(ctx.Err()).Err()
-	}
-	s.opts.logger.ErrorContext(ctx, "database call failed", "error", err)
-	if pgbreaker.Classify(err) == breaker.Failure {
-		return status.Error(codes.Unavailable, "database unavailable")
-	}
-	return status.Error(codes.Internal, "internal error")
 }
 
 // databaseDegradation says why the database could not rank: circuit_open

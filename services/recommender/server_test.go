@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -22,7 +23,7 @@ func TestCatalogRPCs(t *testing.T) {
 	p := &recommenderv1.Product{Asin: "B000000001", Title: "Gel pens", Brand: "Pilot",
 		Categories: []*recommenderv1.CategoryPath{{Path: []string{"Office Products", "Pens"}}},
 		Price:      &moneyv1.Money{CurrencyCode: "USD", Units: 3, Nanos: 490000000}}
-	created, err := c.CreateProduct(ctx, &recommenderv1.CreateProductRequest{Product: p})
+	created, err := c.CreateProduct(asAdmin(ctx), &recommenderv1.CreateProductRequest{Product: p})
 	if err != nil || !proto.Equal(created.Product, p) {
 		t.Fatalf("CreateProduct = %v, %v", created, err)
 	}
@@ -32,9 +33,14 @@ func TestCatalogRPCs(t *testing.T) {
 			t.Errorf("%s: %v, want %v", what, err, want)
 		}
 	}
-	_, err = c.CreateProduct(ctx, &recommenderv1.CreateProductRequest{Product: p})
+	_, err = c.CreateProduct(asAdmin(ctx), &recommenderv1.CreateProductRequest{Product: p})
 	code(err, codes.AlreadyExists, "CreateProduct of a taken ASIN")
-	_, err = c.CreateProduct(ctx, &recommenderv1.CreateProductRequest{Product: &recommenderv1.Product{Asin: "lower"}})
+	_, err = c.CreateProduct(ctx, &recommenderv1.CreateProductRequest{Product: &recommenderv1.Product{Asin: "B000000002"}})
+	code(err, codes.Unauthenticated, "CreateProduct without the admin token")
+	_, err = c.CreateProduct(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer wrong"),
+		&recommenderv1.CreateProductRequest{Product: &recommenderv1.Product{Asin: "B000000002"}})
+	code(err, codes.Unauthenticated, "CreateProduct with a wrong token")
+	_, err = c.CreateProduct(asAdmin(ctx), &recommenderv1.CreateProductRequest{Product: &recommenderv1.Product{Asin: "lower"}})
 	code(err, codes.InvalidArgument, "CreateProduct with a malformed ASIN")
 
 	got, err := c.GetProduct(ctx, &recommenderv1.GetProductRequest{Asin: p.Asin})

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { describe, test } from "node:test";
 import { Code } from "@connectrpc/connect";
 
-import { assertFull, clients, knownAsin, randomAsin, rejects, violatedFields } from "./helpers";
+import { admin, assertFull, clients, knownAsin, randomAsin, rejects, violatedFields } from "./helpers";
 
 const rec = clients.recommender;
 
@@ -18,7 +18,7 @@ async function newProduct(): Promise<string> {
       categories: [{ path: ["Office Products", "Pens"] }],
       price: { currencyCode: "USD", units: 3n, nanos: 500_000_000 },
     },
-  });
+  }, admin);
   return asin;
 }
 
@@ -66,12 +66,34 @@ describe("RecommenderService", () => {
     const { product } = await rec.getProduct({ asin });
     assert.equal(product?.title, "node-client test product");
     assert.equal(product?.price?.units, 3n);
-    await rejects(rec.createProduct({ product: { asin, title: "again" } }), Code.AlreadyExists);
+    await rejects(rec.createProduct({ product: { asin, title: "again" } }, admin), Code.AlreadyExists);
+  });
+
+  test("CreateProduct is an admin write: UNAUTHENTICATED without the token", async () => {
+    await rejects(rec.createProduct({ product: { asin: randomAsin(), title: "unsigned" } }), Code.Unauthenticated);
+    await rejects(
+      rec.createProduct({ product: { asin: randomAsin(), title: "forged" } }, { headers: { authorization: "Bearer wrong" } }),
+      Code.Unauthenticated,
+    );
+  });
+
+  test("CreateProduct with a request id: a retry returns the product; other content is ALREADY_EXISTS", async () => {
+    const requestId = randomUUID();
+    const product = { asin: randomAsin(), title: "retried product" };
+    const first = await rec.createProduct({ product, requestId }, admin);
+    const retry = await rec.createProduct({ product, requestId }, admin);
+    assert.equal(retry.product?.asin, first.product?.asin);
+    assert.equal(retry.product?.title, "retried product");
+    const err = await rejects(
+      rec.createProduct({ product: { ...product, title: "another" }, requestId }, admin),
+      Code.AlreadyExists,
+    );
+    assert.match(err.rawMessage, /request_id/);
   });
 
   test("CreateProduct: INVALID_ARGUMENT names every broken field", async () => {
     const err = await rejects(
-      rec.createProduct({ product: { asin: "bad", imageUrl: "not a url", categories: [{ path: [] }] } }),
+      rec.createProduct({ product: { asin: "bad", imageUrl: "not a url", categories: [{ path: [] }] } }, admin),
       Code.InvalidArgument,
     );
     assert.deepEqual(violatedFields(err), ["product.asin", "product.categories[0].path", "product.image_url"]);

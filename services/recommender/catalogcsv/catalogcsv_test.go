@@ -84,3 +84,45 @@ A3,B00004Z5M1,Di,,Ok,3.0,Ok,,"01 2, 2006"
 		t.Errorf("row with reviewTime only = %v, %v; want 2006-01-02", r, err)
 	}
 }
+
+// TestReadersApplyTheAPIRules: a row the API would refuse (a related entry
+// that is not an ASIN, a NUL in a title, a review text over its byte bound)
+// is a RowError, skipped like a malformed row, so imported data keeps the
+// same bounds as data written through the API.
+func TestReadersApplyTheAPIRules(t *testing.T) {
+	pr, err := catalogcsv.NewProductReader(strings.NewReader("asin,title,related\n" +
+		"B000000001,ok,\"{'also_bought': ['B000000002']}\"\n" +
+		"B000000003,bad,\"{'also_bought': ['not an asin']}\"\n" +
+		"B000000004,\"a\x00b\",\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var good, bad int
+	for {
+		_, _, err := pr.Read()
+		if err == io.EOF {
+			break
+		}
+		var re *catalogcsv.RowError
+		switch {
+		case err == nil:
+			good++
+		case errors.As(err, &re):
+			bad++
+		default:
+			t.Fatal(err)
+		}
+	}
+	if good != 1 || bad != 2 {
+		t.Errorf("%d rows read, %d skipped; want 1 and 2", good, bad)
+	}
+	rr, err := catalogcsv.NewReviewReader(strings.NewReader("reviewerID,asin,overall,reviewText\n" +
+		"A1,B000000001,5," + strings.Repeat("x", 24001) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var re *catalogcsv.RowError
+	if _, _, _, err := rr.Read(); !errors.As(err, &re) {
+		t.Errorf("a review text over its bound: %v, want a RowError", err)
+	}
+}

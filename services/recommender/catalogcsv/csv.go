@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
@@ -117,6 +118,11 @@ func (pr *ProductReader) Read() (*recommenderv1.Product, int, error) {
 		return nil, t.line, err
 	}
 	p, err := parseProduct(t)
+	if err == nil {
+		// The API's rules hold for imported rows too, so that every stored
+		// product fits the response-size arithmetic in the proto comments.
+		err = protovalidate.Validate(p)
+	}
 	if err != nil {
 		return nil, t.line, &RowError{Line: t.line, Err: err}
 	}
@@ -293,6 +299,9 @@ func (rr *ReviewReader) Read() (*recommenderv1.Review, string, int, error) {
 		return nil, "", t.line, err
 	}
 	r, err := parseReview(t)
+	if err == nil {
+		err = protovalidate.Validate(r) // as for products
+	}
 	if err != nil {
 		return nil, "", t.line, &RowError{Line: t.line, Err: err}
 	}

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/internal/storeerr"
 )
 
 const reviewColumns = `review_id, asin, reviewer_id, reviewer_name, helpful_votes, total_votes,
@@ -72,12 +73,16 @@ func (s *Store) CreateReview(ctx context.Context, r *recommenderv1.Review, reque
 			continue
 		}
 		if !inserted && !bytes.Equal(stored, hash) {
-			return nil, ErrAlreadyExists
+			return nil, errRequestIDReused
 		}
 		return got[0], nil
 	}
 	return nil, errors.New("create review: request id neither inserted nor found")
 }
+
+// errRequestIDReused: the request id was used for a different review.
+var errRequestIDReused = storeerr.Wrap(ErrAlreadyExists,
+	"request_id was already used for a different review: retry with the same review, or use a new request_id")
 
 // requestHash fingerprints the review as the client sent it, without the
 // output-only id, so a replay matches and a different review does not.
@@ -107,7 +112,9 @@ func (s *Store) ListReviews(ctx context.Context, p ListReviewsParams) ([]*recomm
 		return nil, "", err
 	}
 	if !ok {
-		tok.Time, tok.ID = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), math.MaxInt64
+		// After every valid review_time (the API allows up to the end of
+		// 9999; PostgreSQL's timestamptz goes far beyond).
+		tok.Time, tok.ID = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), math.MaxInt64
 	}
 	n := pageSize(p.PageSize)
 	var rows pgx.Rows

@@ -3,10 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/breakwater/breakwater/internal/storeerr"
 )
 
 // DB is what the store needs from PostgreSQL: *pgxpool.Pool satisfies it, and
@@ -18,17 +19,21 @@ type DB interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Errors of the store, for errors.Is. Everything else it returns is a
-// database failure, wrapped once with what the store was doing.
+// Errors of the store, for errors.Is; each is a storeerr.Error, which
+// storeerr.Status maps to its gRPC code. Everything else it returns comes
+// from storeerr.Translate: a data exception (storeerr.ErrInvalidData), an
+// unreachable database (storeerr.ErrUnavailable), the breaker's rejection, or
+// a failure wrapped once with what the store was doing.
 var (
 	// ErrNotFound: the product does not exist.
-	ErrNotFound = errors.New("not found")
+	ErrNotFound = storeerr.New(storeerr.NotFound, "product not found")
 	// ErrAlreadyExists: the ASIN is taken, or the request id was used for a
-	// different review.
-	ErrAlreadyExists = errors.New("already exists")
+	// different request.
+	ErrAlreadyExists = storeerr.New(storeerr.AlreadyExists, "already exists")
 	// ErrInvalidPageToken: the page token is malformed or belongs to a
-	// request with a different filter.
-	ErrInvalidPageToken = errors.New("invalid page token")
+	// request with a different filter. It names the page_token field.
+	ErrInvalidPageToken = storeerr.Invalid(nil, "page_token",
+		"not a next_page_token of a previous response to the same request", "INVALID_PAGE_TOKEN")
 )
 
 // SQLSTATE codes the store translates.
@@ -61,10 +66,10 @@ func translate(err error, doing string) error {
 	if errors.As(err, &pgErr) {
 		switch pgErr.Code {
 		case uniqueViolation:
-			return ErrAlreadyExists
+			return storeerr.Wrap(ErrAlreadyExists, "a product with this ASIN already exists")
 		case foreignKeyViolation:
 			return ErrNotFound
 		}
 	}
-	return fmt.Errorf("%s: %w", doing, err)
+	return storeerr.Translate(err, doing)
 }

@@ -28,6 +28,11 @@ const (
 )
 
 // Ad is a sponsored product as a shopper sees it.
+//
+// Every field is bounded; text going to PostgreSQL may not contain NUL.
+// Encoded size of a maximal Ad, in bytes: ad_id 65 + asin 12 + title 803
+// + image_url 2,051 + price 24 + text 2,003 + redirect_url 2,051 = 7,009
+// at most (TestMaximalSizes checks it).
 type Ad struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The ad's identifier, assigned by the server when not given at creation.
@@ -36,7 +41,8 @@ type Ad struct {
 	Asin string `protobuf:"bytes,2,opt,name=asin,proto3" json:"asin,omitempty"`
 	// The headline shown with the ad.
 	Title string `protobuf:"bytes,3,opt,name=title,proto3" json:"title,omitempty"`
-	// The image shown with the ad: an absolute URL, or empty.
+	// The image shown with the ad: an absolute URL of at most 2048 bytes, or
+	// empty.
 	ImageUrl string `protobuf:"bytes,4,opt,name=image_url,json=imageUrl,proto3" json:"image_url,omitempty"`
 	// The product's price.
 	Price *v1.Money `protobuf:"bytes,5,opt,name=price,proto3" json:"price,omitempty"`
@@ -143,7 +149,9 @@ type AdListing struct {
 	Bid *v1.Money `protobuf:"bytes,4,opt,name=bid,proto3" json:"bid,omitempty"`
 	// Whether the ad may be shown. Inactive ads stay in the inventory.
 	Active bool `protobuf:"varint,5,opt,name=active,proto3" json:"active,omitempty"`
-	// When the ad was created. Output only.
+	// When the ad was created. Output only: the server sets it, and ignores a
+	// value sent (which must still be a valid Timestamp from 0001-01-01 to
+	// 9999-12-31T23:59:59.999999999Z).
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -337,7 +345,12 @@ type CreateAdRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The listing to create. `ad.ad_id` may be left empty for the server to
 	// assign one; `create_time` is ignored.
-	Listing       *AdListing `protobuf:"bytes,1,opt,name=listing,proto3" json:"listing,omitempty"`
+	Listing *AdListing `protobuf:"bytes,1,opt,name=listing,proto3" json:"listing,omitempty"`
+	// Makes retries safe (AIP-155), as CreateReview's: a second request with the
+	// same id and the same listing returns what the first created and writes
+	// nothing; the same id with a different listing is ALREADY_EXISTS. A UUID is
+	// a good choice.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +390,13 @@ func (x *CreateAdRequest) GetListing() *AdListing {
 		return x.Listing
 	}
 	return nil
+}
+
+func (x *CreateAdRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateAdResponse is the created listing, as stored.
@@ -428,7 +448,11 @@ func (x *CreateAdResponse) GetListing() *AdListing {
 // ListAdsRequest asks for one page of the inventory.
 type ListAdsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The most listings to return: 0 means the default of 50; at most 500.
+	// The most listings to return: 0 means the default of 50; up to 500 is
+	// accepted, and more than 100 is read as 100 (AIP-158), so that a page fits
+	// a default client's 4 MiB limit. A maximal AdListing is 7,012 (ad)
+	// + 2 × 32 × 402 (categories, keywords) + 24 (bid) + 2 + 14 = 32,780
+	// bytes; 100 × (32,780 + 4) + a 515-byte token = 3,278,915 < 4,194,304.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous response, or empty for the first page.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -548,38 +572,39 @@ var File_adprovider_v1_adprovider_proto protoreflect.FileDescriptor
 
 const file_adprovider_v1_adprovider_proto_rawDesc = "" +
 	"\n" +
-	"\x1eadprovider/v1/adprovider.proto\x12\radprovider.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14money/v1/money.proto\"\xaf\x02\n" +
+	"\x1eadprovider/v1/adprovider.proto\x12\radprovider.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14money/v1/money.proto\"\xbe\x02\n" +
 	"\x02Ad\x128\n" +
 	"\x05ad_id\x18\x01 \x01(\tB#\xbaH r\x1e2\x1c^([a-z0-9][a-z0-9-]{0,62})?$R\x04adId\x12)\n" +
-	"\x04asin\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9A-Z]{10}$R\x04asin\x12 \n" +
-	"\x05title\x18\x03 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\x05title\x12(\n" +
-	"\timage_url\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\x88\x01\x01R\bimageUrl\x12-\n" +
-	"\x05price\x18\x05 \x01(\v2\x0f.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x05price\x12\x1c\n" +
-	"\x04text\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xf4\x03R\x04text\x12+\n" +
-	"\fredirect_url\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\x80\x10R\vredirectUrl\"\x96\x02\n" +
+	"\x04asin\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9A-Z]{10}$R\x04asin\x12$\n" +
+	"\x05title\x18\x03 \x01(\tB\x0e\xbaH\vr\t\x10\x01\x18\xc8\x01\xba\x01\x01\x00R\x05title\x12+\n" +
+	"\timage_url\x18\x04 \x01(\tB\x0e\xbaH\v\xd8\x01\x01r\x06(\x80\x10\x88\x01\x01R\bimageUrl\x12-\n" +
+	"\x05price\x18\x05 \x01(\v2\x0f.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x05price\x12 \n" +
+	"\x04text\x18\x06 \x01(\tB\f\xbaH\tr\a\x18\xf4\x03\xba\x01\x01\x00R\x04text\x12/\n" +
+	"\fredirect_url\x18\a \x01(\tB\f\xbaH\tr\a(\x80\x10\xba\x01\x01\x00R\vredirectUrl\"\xc2\x02\n" +
 	"\tAdListing\x12)\n" +
-	"\x02ad\x18\x01 \x01(\v2\x11.adprovider.v1.AdB\x06\xbaH\x03\xc8\x01\x01R\x02ad\x120\n" +
+	"\x02ad\x18\x01 \x01(\v2\x11.adprovider.v1.AdB\x06\xbaH\x03\xc8\x01\x01R\x02ad\x124\n" +
 	"\n" +
-	"categories\x18\x02 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10 \"\x06r\x04\x10\x01\x18dR\n" +
-	"categories\x12,\n" +
-	"\bkeywords\x18\x03 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10 \"\x06r\x04\x10\x01\x18dR\bkeywords\x12)\n" +
+	"categories\x18\x02 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10 \"\n" +
+	"r\b\x10\x01\x18d\xba\x01\x01\x00R\n" +
+	"categories\x120\n" +
+	"\bkeywords\x18\x03 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10 \"\n" +
+	"r\b\x10\x01\x18d\xba\x01\x01\x00R\bkeywords\x12)\n" +
 	"\x03bid\x18\x04 \x01(\v2\x0f.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x03bid\x12\x16\n" +
-	"\x06active\x18\x05 \x01(\bR\x06active\x12;\n" +
-	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\x96\x01\n" +
-	"\rGetAdsRequest\x123\n" +
-	"\fcontext_keys\x18\x01 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\x14\"\x06r\x04\x10\x01\x18dR\vcontextKeys\x12,\n" +
+	"\x06active\x18\x05 \x01(\bR\x06active\x12_\n" +
+	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\"\xbaH\x1f\xb2\x01\x1c\"\r\b\xff\x82\xd1\xff\xaf\a\x10\xff\x93\xeb\xdc\x032\v\b\x80\x92\xb8Ø\xfe\xff\xff\xff\x01R\n" +
+	"createTime\"\x9a\x01\n" +
+	"\rGetAdsRequest\x127\n" +
+	"\fcontext_keys\x18\x01 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10\x14\"\n" +
+	"r\b\x10\x01\x18d\xba\x01\x01\x00R\vcontextKeys\x12,\n" +
 	"\x04asin\x18\x02 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9A-Z]{10})?$R\x04asin\x12\"\n" +
 	"\amax_ads\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
 	"(\x00R\x06maxAds\"5\n" +
 	"\x0eGetAdsResponse\x12#\n" +
-	"\x03ads\x18\x01 \x03(\v2\x11.adprovider.v1.AdR\x03ads\"M\n" +
+	"\x03ads\x18\x01 \x03(\v2\x11.adprovider.v1.AdR\x03ads\"\x89\x01\n" +
 	"\x0fCreateAdRequest\x12:\n" +
-	"\alisting\x18\x01 \x01(\v2\x18.adprovider.v1.AdListingB\x06\xbaH\x03\xc8\x01\x01R\alisting\"F\n" +
+	"\alisting\x18\x01 \x01(\v2\x18.adprovider.v1.AdListingB\x06\xbaH\x03\xc8\x01\x01R\alisting\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"F\n" +
 	"\x10CreateAdResponse\x122\n" +
 	"\alisting\x18\x01 \x01(\v2\x18.adprovider.v1.AdListingR\alisting\"\x8d\x01\n" +
 	"\x0eListAdsRequest\x12'\n" +

@@ -30,6 +30,18 @@ const (
 
 // Product is an item of the catalog, with the fields of the Amazon product
 // metadata the original services used (`meta_office.csv`).
+//
+// Every field is bounded, so that a page of products fits a default gRPC
+// client's 4 MiB message limit by construction. Text going to PostgreSQL may
+// not contain NUL (PostgreSQL's text cannot hold it). Encoded size of a
+// maximal Product, in bytes (tag and length prefixes included):
+//
+//	asin 12 + title 2,003 + description 12,003 + image_url 2,051
+//	+ related 4 × (100 × 12) + 4 × 3 = 4,815 (+3)
+//	+ sales_rank 8 × (2 + 203 + 11) = 1,728
+//	+ categories 10 × (3 + 8 × 103) = 8,270
+//	+ brand 403 + price 24
+//	= 31,331 bytes at most (TestMaximalProductSize checks it).
 type Product struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The Amazon Standard Identification Number: ten upper-case letters or
@@ -44,10 +56,11 @@ type Product struct {
 	// Products related to this one, by how shoppers behaved.
 	Related *RelatedProducts `protobuf:"bytes,5,opt,name=related,proto3" json:"related,omitempty"`
 	// The product's best-seller rank within categories, such as
-	// {"Office Products": 1234} (`salesRank` in the CSV).
+	// {"Office Products": 1234} (`salesRank` in the CSV). At most 8 categories,
+	// each named in 1 to 200 bytes.
 	SalesRank map[string]int64 `protobuf:"bytes,6,rep,name=sales_rank,json=salesRank,proto3" json:"sales_rank,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	// The category paths the product sits in, each from the root down, such as
-	// ["Office Products", "Office & School Supplies", "Pens"].
+	// ["Office Products", "Office & School Supplies", "Pens"]. At most 10.
 	Categories []*CategoryPath `protobuf:"bytes,7,rep,name=categories,proto3" json:"categories,omitempty"`
 	// The brand, when known.
 	Brand string `protobuf:"bytes,8,opt,name=brand,proto3" json:"brand,omitempty"`
@@ -150,7 +163,8 @@ func (x *Product) GetPrice() *v1.Money {
 	return nil
 }
 
-// RelatedProducts lists the ASINs of products related to a product.
+// RelatedProducts lists the ASINs of products related to a product: at most
+// 100 in each list, each an ASIN.
 type RelatedProducts struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Products bought by those who bought this one.
@@ -226,7 +240,7 @@ func (x *RelatedProducts) GetBuyAfterViewing() []string {
 // CategoryPath is one category of a product, from the root category down.
 type CategoryPath struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The category names, root first.
+	// The category names, root first: 1 to 8 of them, each 1 to 100 bytes.
 	Path          []string `protobuf:"bytes,1,rep,name=path,proto3" json:"path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -271,6 +285,10 @@ func (x *CategoryPath) GetPath() []string {
 
 // Review is one reviewer's opinion of one product, with the fields of the
 // original services' reviews (`office_both_set.csv`).
+//
+// Encoded size of a maximal Review, in bytes: review_id 40 + asin 12
+// + reviewer_id 66 + reviewer_name 403 + helpful 14 + review_text 24,003
+// + overall 2 + summary 1,003 + review_time 14 = 25,557 bytes at most.
 type Review struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The review's identifier, assigned by the server. Output only.
@@ -291,6 +309,9 @@ type Review struct {
 	Summary string `protobuf:"bytes,8,opt,name=summary,proto3" json:"summary,omitempty"`
 	// When the review was written (`unixReviewTime`; `reviewTime` is the same
 	// instant as a date). The server uses the time of creation when unset.
+	// A valid Timestamp (nanos 0 to 999,999,999) from 0001-01-01 to
+	// 9999-12-31T23:59:59.999999999Z: the range of google.protobuf.Timestamp, inside
+	// PostgreSQL's timestamptz.
 	ReviewTime    *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=review_time,json=reviewTime,proto3" json:"review_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -617,7 +638,10 @@ func (x *GetProductResponse) GetProduct() *Product {
 // ListProductsRequest asks for one page of the catalog.
 type ListProductsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The most products to return: 0 means the default of 50; at most 1000.
+	// The most products to return: 0 means the default of 50; up to 1000 is
+	// accepted, and more than 100 is read as 100 (AIP-158), so that a page
+	// fits a default client's 4 MiB limit: 100 × (31,331 + 4) + a 515-byte
+	// token = 3,134,015 bytes < 4,194,304.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous response, or empty for the first page.
 	// The other fields must be the same as in the request that returned it.
@@ -739,7 +763,12 @@ func (x *ListProductsResponse) GetNextPageToken() string {
 type CreateProductRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The product to create.
-	Product       *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	Product *Product `protobuf:"bytes,1,opt,name=product,proto3" json:"product,omitempty"`
+	// Makes retries safe (AIP-155), as CreateReview's: a second request with the
+	// same id and the same product returns what the first created and writes
+	// nothing; the same id with a different product is ALREADY_EXISTS. A UUID is
+	// a good choice.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -779,6 +808,13 @@ func (x *CreateProductRequest) GetProduct() *Product {
 		return x.Product
 	}
 	return nil
+}
+
+func (x *CreateProductRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 // CreateProductResponse is the created product.
@@ -832,7 +868,9 @@ type ListReviewsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only reviews of this product; empty means all reviews.
 	Asin string `protobuf:"bytes,1,opt,name=asin,proto3" json:"asin,omitempty"`
-	// The most reviews to return: 0 means the default of 50; at most 1000.
+	// The most reviews to return: 0 means the default of 50; up to 1000 is
+	// accepted, and more than 100 is read as 100 (AIP-158): 100 × (25,557 + 4)
+	// + a 515-byte token = 2,556,615 bytes < 4 MiB.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of a previous response, or empty for the first page.
 	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
@@ -1056,7 +1094,10 @@ type ListRecommendationsRequest struct {
 	Asin string `protobuf:"bytes,1,opt,name=asin,proto3" json:"asin,omitempty"`
 	// Recommend for this reviewer, leaving out what they already reviewed.
 	ReviewerId string `protobuf:"bytes,2,opt,name=reviewer_id,json=reviewerId,proto3" json:"reviewer_id,omitempty"`
-	// How many recommendations to return: 0 means the default of 10; at most 100.
+	// How many recommendations to return: 0 means the default of 10; at most
+	// 100. A maximal response: 100 × (31,331 + 4 + 9 + 21 + 5) recommendations
+	// + 10 ads × 6,997 (adprovider.v1.Ad) + 3 degradations × 60 = 3,207,150
+	// bytes < 4,194,304.
 	MaxResults    int32 `protobuf:"varint,3,opt,name=max_results,json=maxResults,proto3" json:"max_results,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1365,45 +1406,50 @@ var File_recommender_v1_recommender_proto protoreflect.FileDescriptor
 
 const file_recommender_v1_recommender_proto_rawDesc = "" +
 	"\n" +
-	" recommender/v1/recommender.proto\x12\x0erecommender.v1\x1a\x1eadprovider/v1/adprovider.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14money/v1/money.proto\"\x84\x04\n" +
+	" recommender/v1/recommender.proto\x12\x0erecommender.v1\x1a\x1eadprovider/v1/adprovider.proto\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14money/v1/money.proto\"\xa5\x04\n" +
 	"\aProduct\x12)\n" +
-	"\x04asin\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9A-Z]{10}$R\x04asin\x12\x1e\n" +
-	"\x05title\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\x05title\x12+\n" +
-	"\vdescription\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18\xa0\x9c\x01R\vdescription\x12(\n" +
-	"\timage_url\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\x88\x01\x01R\bimageUrl\x129\n" +
-	"\arelated\x18\x05 \x01(\v2\x1f.recommender.v1.RelatedProductsR\arelated\x12O\n" +
+	"\x04asin\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9A-Z]{10}$R\x04asin\x12%\n" +
+	"\x05title\x18\x02 \x01(\tB\x0f\xbaH\fr\n" +
+	"\x18\xe8\a(\xd0\x0f\xba\x01\x01\x00R\x05title\x12.\n" +
+	"\vdescription\x18\x03 \x01(\tB\f\xbaH\tr\a(\xe0]\xba\x01\x01\x00R\vdescription\x12+\n" +
+	"\timage_url\x18\x04 \x01(\tB\x0e\xbaH\v\xd8\x01\x01r\x06(\x80\x10\x88\x01\x01R\bimageUrl\x129\n" +
+	"\arelated\x18\x05 \x01(\v2\x1f.recommender.v1.RelatedProductsR\arelated\x12\\\n" +
 	"\n" +
-	"sales_rank\x18\x06 \x03(\v2&.recommender.v1.Product.SalesRankEntryB\b\xbaH\x05\x9a\x01\x02\x10 R\tsalesRank\x12F\n" +
+	"sales_rank\x18\x06 \x03(\v2&.recommender.v1.Product.SalesRankEntryB\x15\xbaH\x12\x9a\x01\x0f\x10\b\"\vr\t\x10\x01(\xc8\x01\xba\x01\x01\x00R\tsalesRank\x12F\n" +
 	"\n" +
-	"categories\x18\a \x03(\v2\x1c.recommender.v1.CategoryPathB\b\xbaH\x05\x92\x01\x02\x10 R\n" +
-	"categories\x12\x1e\n" +
-	"\x05brand\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05brand\x12%\n" +
+	"categories\x18\a \x03(\v2\x1c.recommender.v1.CategoryPathB\b\xbaH\x05\x92\x01\x02\x10\n" +
+	"R\n" +
+	"categories\x12%\n" +
+	"\x05brand\x18\b \x01(\tB\x0f\xbaH\fr\n" +
+	"\x18\xc8\x01(\x90\x03\xba\x01\x01\x00R\x05brand\x12%\n" +
 	"\x05price\x18\t \x01(\v2\x0f.money.v1.MoneyR\x05price\x1a<\n" +
 	"\x0eSalesRankEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xd4\x01\n" +
-	"\x0fRelatedProducts\x12*\n" +
-	"\valso_bought\x18\x01 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\n" +
-	"alsoBought\x12*\n" +
-	"\valso_viewed\x18\x02 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\n" +
-	"alsoViewed\x122\n" +
-	"\x0fbought_together\x18\x03 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x0eboughtTogether\x125\n" +
-	"\x11buy_after_viewing\x18\x04 \x03(\tB\t\xbaH\x06\x92\x01\x03\x10\xc8\x01R\x0fbuyAfterViewing\"7\n" +
-	"\fCategoryPath\x12'\n" +
-	"\x04path\x18\x01 \x03(\tB\x13\xbaH\x10\x92\x01\r\b\x01\x10\n" +
-	"\"\ar\x05\x10\x01\x18\xc8\x01R\x04path\"\xa6\x03\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\xa0\x02\n" +
+	"\x0fRelatedProducts\x12=\n" +
+	"\valso_bought\x18\x01 \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10d\"\x12r\x102\x0e^[0-9A-Z]{10}$R\n" +
+	"alsoBought\x12=\n" +
+	"\valso_viewed\x18\x02 \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10d\"\x12r\x102\x0e^[0-9A-Z]{10}$R\n" +
+	"alsoViewed\x12E\n" +
+	"\x0fbought_together\x18\x03 \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10d\"\x12r\x102\x0e^[0-9A-Z]{10}$R\x0eboughtTogether\x12H\n" +
+	"\x11buy_after_viewing\x18\x04 \x03(\tB\x1c\xbaH\x19\x92\x01\x16\x10d\"\x12r\x102\x0e^[0-9A-Z]{10}$R\x0fbuyAfterViewing\":\n" +
+	"\fCategoryPath\x12*\n" +
+	"\x04path\x18\x01 \x03(\tB\x16\xbaH\x13\x92\x01\x10\b\x01\x10\b\"\n" +
+	"r\b\x10\x01(d\xba\x01\x01\x00R\x04path\"\xd9\x03\n" +
 	"\x06Review\x12\x1b\n" +
 	"\treview_id\x18\x01 \x01(\tR\breviewId\x12)\n" +
 	"\x04asin\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9A-Z]{10}$R\x04asin\x12<\n" +
 	"\vreviewer_id\x18\x03 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[A-Za-z0-9_-]+$R\n" +
-	"reviewerId\x12-\n" +
-	"\rreviewer_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\freviewerName\x125\n" +
-	"\ahelpful\x18\x05 \x01(\v2\x1b.recommender.v1.HelpfulnessR\ahelpful\x12*\n" +
-	"\vreview_text\x18\x06 \x01(\tB\t\xbaH\x06r\x04\x18І\x03R\n" +
+	"reviewerId\x124\n" +
+	"\rreviewer_name\x18\x04 \x01(\tB\x0f\xbaH\fr\n" +
+	"\x18\xc8\x01(\x90\x03\xba\x01\x01\x00R\freviewerName\x125\n" +
+	"\ahelpful\x18\x05 \x01(\v2\x1b.recommender.v1.HelpfulnessR\ahelpful\x12.\n" +
+	"\vreview_text\x18\x06 \x01(\tB\r\xbaH\n" +
+	"r\b(\xc0\xbb\x01\xba\x01\x01\x00R\n" +
 	"reviewText\x12#\n" +
-	"\aoverall\x18\a \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x01R\aoverall\x12\"\n" +
-	"\asummary\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xe8\aR\asummary\x12;\n" +
-	"\vreview_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\aoverall\x18\a \x01(\x05B\t\xbaH\x06\x1a\x04\x18\x05(\x01R\aoverall\x12&\n" +
+	"\asummary\x18\b \x01(\tB\f\xbaH\tr\a(\xe8\a\xba\x01\x01\x00R\asummary\x12_\n" +
+	"\vreview_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\"\xbaH\x1f\xb2\x01\x1c\"\r\b\xff\x82\xd1\xff\xaf\a\x10\xff\x93\xeb\xdc\x032\v\b\x80\x92\xb8Ø\xfe\xff\xff\xff\x01R\n" +
 	"reviewTime\"\xd2\x01\n" +
 	"\vHelpfulness\x12,\n" +
 	"\rhelpful_votes\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\fhelpfulVotes\x12(\n" +
@@ -1420,18 +1466,20 @@ const file_recommender_v1_recommender_proto_rawDesc = "" +
 	"\x11GetProductRequest\x12)\n" +
 	"\x04asin\x18\x01 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9A-Z]{10}$R\x04asin\"G\n" +
 	"\x12GetProductResponse\x121\n" +
-	"\aproduct\x18\x01 \x01(\v2\x17.recommender.v1.ProductR\aproduct\"\x8d\x01\n" +
+	"\aproduct\x18\x01 \x01(\v2\x17.recommender.v1.ProductR\aproduct\"\x90\x01\n" +
 	"\x13ListProductsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xbaH\a\x1a\x05\x18\xe8\a(\x00R\bpageSize\x12'\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12$\n" +
-	"\bcategory\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\bcategory\"s\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12'\n" +
+	"\bcategory\x18\x03 \x01(\tB\v\xbaH\br\x06(d\xba\x01\x01\x00R\bcategory\"s\n" +
 	"\x14ListProductsResponse\x123\n" +
 	"\bproducts\x18\x01 \x03(\v2\x17.recommender.v1.ProductR\bproducts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Q\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x01\n" +
 	"\x14CreateProductRequest\x129\n" +
-	"\aproduct\x18\x01 \x01(\v2\x17.recommender.v1.ProductB\x06\xbaH\x03\xc8\x01\x01R\aproduct\"J\n" +
+	"\aproduct\x18\x01 \x01(\v2\x17.recommender.v1.ProductB\x06\xbaH\x03\xc8\x01\x01R\aproduct\x12:\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"J\n" +
 	"\x15CreateProductResponse\x121\n" +
 	"\aproduct\x18\x01 \x01(\v2\x17.recommender.v1.ProductR\aproduct\"\x94\x01\n" +
 	"\x12ListReviewsRequest\x12,\n" +
@@ -1462,10 +1510,10 @@ const file_recommender_v1_recommender_proto_rawDesc = "" +
 	"\x1bListRecommendationsResponse\x12H\n" +
 	"\x0frecommendations\x18\x01 \x03(\v2\x1e.recommender.v1.RecommendationR\x0frecommendations\x12#\n" +
 	"\x03ads\x18\x02 \x03(\v2\x11.adprovider.v1.AdR\x03ads\x127\n" +
-	"\bdegraded\x18\x03 \x03(\v2\x1b.recommender.v1.DegradationR\bdegraded\"\x96\x01\n" +
-	"\rGetAdsRequest\x123\n" +
-	"\fcontext_keys\x18\x01 \x03(\tB\x10\xbaH\r\x92\x01\n" +
-	"\x10\x14\"\x06r\x04\x10\x01\x18dR\vcontextKeys\x12,\n" +
+	"\bdegraded\x18\x03 \x03(\v2\x1b.recommender.v1.DegradationR\bdegraded\"\x9a\x01\n" +
+	"\rGetAdsRequest\x127\n" +
+	"\fcontext_keys\x18\x01 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10\x14\"\n" +
+	"r\b\x10\x01\x18d\xba\x01\x01\x00R\vcontextKeys\x12,\n" +
 	"\x04asin\x18\x02 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9A-Z]{10})?$R\x04asin\x12\"\n" +
 	"\amax_ads\x18\x03 \x01(\x05B\t\xbaH\x06\x1a\x04\x18\n" +
 	"(\x00R\x06maxAds\"n\n" +

@@ -16,7 +16,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from money.v1 import money_pb2 as money_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x64provider/v1/adprovider.proto\x12\radprovider.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14money/v1/money.proto\"\xaf\x02\n\x02\x41\x64\x12\x38\n\x05\x61\x64_id\x18\x01 \x01(\tB#\xbaH r\x1e\x32\x1c^([a-z0-9][a-z0-9-]{0,62})?$R\x04\x61\x64Id\x12)\n\x04\x61sin\x18\x02 \x01(\tB\x15\xbaH\x12r\x10\x32\x0e^[0-9A-Z]{10}$R\x04\x61sin\x12 \n\x05title\x18\x03 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\xc8\x01R\x05title\x12(\n\timage_url\x18\x04 \x01(\tB\x0b\xbaH\x08\xd8\x01\x01r\x03\x88\x01\x01R\x08imageUrl\x12-\n\x05price\x18\x05 \x01(\x0b\x32\x0f.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x05price\x12\x1c\n\x04text\x18\x06 \x01(\tB\x08\xbaH\x05r\x03\x18\xf4\x03R\x04text\x12+\n\x0credirect_url\x18\x07 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x10R\x0bredirectUrl\"\x96\x02\n\tAdListing\x12)\n\x02\x61\x64\x18\x01 \x01(\x0b\x32\x11.adprovider.v1.AdB\x06\xbaH\x03\xc8\x01\x01R\x02\x61\x64\x12\x30\n\ncategories\x18\x02 \x03(\tB\x10\xbaH\r\x92\x01\n\x10 \"\x06r\x04\x10\x01\x18\x64R\ncategories\x12,\n\x08keywords\x18\x03 \x03(\tB\x10\xbaH\r\x92\x01\n\x10 \"\x06r\x04\x10\x01\x18\x64R\x08keywords\x12)\n\x03\x62id\x18\x04 \x01(\x0b\x32\x0f.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x03\x62id\x12\x16\n\x06\x61\x63tive\x18\x05 \x01(\x08R\x06\x61\x63tive\x12;\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\"\x96\x01\n\rGetAdsRequest\x12\x33\n\x0c\x63ontext_keys\x18\x01 \x03(\tB\x10\xbaH\r\x92\x01\n\x10\x14\"\x06r\x04\x10\x01\x18\x64R\x0b\x63ontextKeys\x12,\n\x04\x61sin\x18\x02 \x01(\tB\x18\xbaH\x15r\x13\x32\x11^([0-9A-Z]{10})?$R\x04\x61sin\x12\"\n\x07max_ads\x18\x03 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\n(\x00R\x06maxAds\"5\n\x0eGetAdsResponse\x12#\n\x03\x61\x64s\x18\x01 \x03(\x0b\x32\x11.adprovider.v1.AdR\x03\x61\x64s\"M\n\x0f\x43reateAdRequest\x12:\n\x07listing\x18\x01 \x01(\x0b\x32\x18.adprovider.v1.AdListingB\x06\xbaH\x03\xc8\x01\x01R\x07listing\"F\n\x10\x43reateAdResponse\x12\x32\n\x07listing\x18\x01 \x01(\x0b\x32\x18.adprovider.v1.AdListingR\x07listing\"\x8d\x01\n\x0eListAdsRequest\x12\'\n\tpage_size\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xf4\x03(\x00R\x08pageSize\x12\'\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12)\n\x10include_inactive\x18\x03 \x01(\x08R\x0fincludeInactive\"o\n\x0fListAdsResponse\x12\x34\n\x08listings\x18\x01 \x03(\x0b\x32\x18.adprovider.v1.AdListingR\x08listings\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xfb\x01\n\x11\x41\x64ProviderService\x12J\n\x06GetAds\x12\x1c.adprovider.v1.GetAdsRequest\x1a\x1d.adprovider.v1.GetAdsResponse\"\x03\x90\x02\x01\x12K\n\x08\x43reateAd\x12\x1e.adprovider.v1.CreateAdRequest\x1a\x1f.adprovider.v1.CreateAdResponse\x12M\n\x07ListAds\x12\x1d.adprovider.v1.ListAdsRequest\x1a\x1e.adprovider.v1.ListAdsResponse\"\x03\x90\x02\x01\x42\xbd\x01\n\x11\x63om.adprovider.v1B\x0f\x41\x64providerProtoP\x01ZBgithub.com/breakwater/breakwater/gen/go/adprovider/v1;adproviderv1\xa2\x02\x03\x41XX\xaa\x02\rAdprovider.V1\xca\x02\rAdprovider\\V1\xe2\x02\x19\x41\x64provider\\V1\\GPBMetadata\xea\x02\x0e\x41\x64provider::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x64provider/v1/adprovider.proto\x12\radprovider.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x14money/v1/money.proto\"\xbe\x02\n\x02\x41\x64\x12\x38\n\x05\x61\x64_id\x18\x01 \x01(\tB#\xbaH r\x1e\x32\x1c^([a-z0-9][a-z0-9-]{0,62})?$R\x04\x61\x64Id\x12)\n\x04\x61sin\x18\x02 \x01(\tB\x15\xbaH\x12r\x10\x32\x0e^[0-9A-Z]{10}$R\x04\x61sin\x12$\n\x05title\x18\x03 \x01(\tB\x0e\xbaH\x0br\t\x10\x01\x18\xc8\x01\xba\x01\x01\x00R\x05title\x12+\n\timage_url\x18\x04 \x01(\tB\x0e\xbaH\x0b\xd8\x01\x01r\x06(\x80\x10\x88\x01\x01R\x08imageUrl\x12-\n\x05price\x18\x05 \x01(\x0b\x32\x0f.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x05price\x12 \n\x04text\x18\x06 \x01(\tB\x0c\xbaH\tr\x07\x18\xf4\x03\xba\x01\x01\x00R\x04text\x12/\n\x0credirect_url\x18\x07 \x01(\tB\x0c\xbaH\tr\x07(\x80\x10\xba\x01\x01\x00R\x0bredirectUrl\"\xc2\x02\n\tAdListing\x12)\n\x02\x61\x64\x18\x01 \x01(\x0b\x32\x11.adprovider.v1.AdB\x06\xbaH\x03\xc8\x01\x01R\x02\x61\x64\x12\x34\n\ncategories\x18\x02 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10 \"\nr\x08\x10\x01\x18\x64\xba\x01\x01\x00R\ncategories\x12\x30\n\x08keywords\x18\x03 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10 \"\nr\x08\x10\x01\x18\x64\xba\x01\x01\x00R\x08keywords\x12)\n\x03\x62id\x18\x04 \x01(\x0b\x32\x0f.money.v1.MoneyB\x06\xbaH\x03\xc8\x01\x01R\x03\x62id\x12\x16\n\x06\x61\x63tive\x18\x05 \x01(\x08R\x06\x61\x63tive\x12_\n\x0b\x63reate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\"\xbaH\x1f\xb2\x01\x1c\"\r\x08\xff\x82\xd1\xff\xaf\x07\x10\xff\x93\xeb\xdc\x03\x32\x0b\x08\x80\x92\xb8\xc3\x98\xfe\xff\xff\xff\x01R\ncreateTime\"\x9a\x01\n\rGetAdsRequest\x12\x37\n\x0c\x63ontext_keys\x18\x01 \x03(\tB\x14\xbaH\x11\x92\x01\x0e\x10\x14\"\nr\x08\x10\x01\x18\x64\xba\x01\x01\x00R\x0b\x63ontextKeys\x12,\n\x04\x61sin\x18\x02 \x01(\tB\x18\xbaH\x15r\x13\x32\x11^([0-9A-Z]{10})?$R\x04\x61sin\x12\"\n\x07max_ads\x18\x03 \x01(\x05\x42\t\xbaH\x06\x1a\x04\x18\n(\x00R\x06maxAds\"5\n\x0eGetAdsResponse\x12#\n\x03\x61\x64s\x18\x01 \x03(\x0b\x32\x11.adprovider.v1.AdR\x03\x61\x64s\"\x89\x01\n\x0f\x43reateAdRequest\x12:\n\x07listing\x18\x01 \x01(\x0b\x32\x18.adprovider.v1.AdListingB\x06\xbaH\x03\xc8\x01\x01R\x07listing\x12:\n\nrequest_id\x18\x02 \x01(\tB\x1b\xbaH\x18r\x16\x18@2\x12^[A-Za-z0-9._:-]*$R\trequestId\"F\n\x10\x43reateAdResponse\x12\x32\n\x07listing\x18\x01 \x01(\x0b\x32\x18.adprovider.v1.AdListingR\x07listing\"\x8d\x01\n\x0eListAdsRequest\x12\'\n\tpage_size\x18\x01 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xf4\x03(\x00R\x08pageSize\x12\'\n\npage_token\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x04R\tpageToken\x12)\n\x10include_inactive\x18\x03 \x01(\x08R\x0fincludeInactive\"o\n\x0fListAdsResponse\x12\x34\n\x08listings\x18\x01 \x03(\x0b\x32\x18.adprovider.v1.AdListingR\x08listings\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xfb\x01\n\x11\x41\x64ProviderService\x12J\n\x06GetAds\x12\x1c.adprovider.v1.GetAdsRequest\x1a\x1d.adprovider.v1.GetAdsResponse\"\x03\x90\x02\x01\x12K\n\x08\x43reateAd\x12\x1e.adprovider.v1.CreateAdRequest\x1a\x1f.adprovider.v1.CreateAdResponse\x12M\n\x07ListAds\x12\x1d.adprovider.v1.ListAdsRequest\x1a\x1e.adprovider.v1.ListAdsResponse\"\x03\x90\x02\x01\x42\xbd\x01\n\x11\x63om.adprovider.v1B\x0f\x41\x64providerProtoP\x01ZBgithub.com/breakwater/breakwater/gen/go/adprovider/v1;adproviderv1\xa2\x02\x03\x41XX\xaa\x02\rAdprovider.V1\xca\x02\rAdprovider\\V1\xe2\x02\x19\x41\x64provider\\V1\\GPBMetadata\xea\x02\x0e\x41\x64provider::V1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'adprovider.v1.adprovider_pb2', globals())
@@ -29,31 +29,35 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _AD.fields_by_name['asin']._options = None
   _AD.fields_by_name['asin']._serialized_options = b'\272H\022r\0202\016^[0-9A-Z]{10}$'
   _AD.fields_by_name['title']._options = None
-  _AD.fields_by_name['title']._serialized_options = b'\272H\007r\005\020\001\030\310\001'
+  _AD.fields_by_name['title']._serialized_options = b'\272H\013r\t\020\001\030\310\001\272\001\001\000'
   _AD.fields_by_name['image_url']._options = None
-  _AD.fields_by_name['image_url']._serialized_options = b'\272H\010\330\001\001r\003\210\001\001'
+  _AD.fields_by_name['image_url']._serialized_options = b'\272H\013\330\001\001r\006(\200\020\210\001\001'
   _AD.fields_by_name['price']._options = None
   _AD.fields_by_name['price']._serialized_options = b'\272H\003\310\001\001'
   _AD.fields_by_name['text']._options = None
-  _AD.fields_by_name['text']._serialized_options = b'\272H\005r\003\030\364\003'
+  _AD.fields_by_name['text']._serialized_options = b'\272H\tr\007\030\364\003\272\001\001\000'
   _AD.fields_by_name['redirect_url']._options = None
-  _AD.fields_by_name['redirect_url']._serialized_options = b'\272H\005r\003\030\200\020'
+  _AD.fields_by_name['redirect_url']._serialized_options = b'\272H\tr\007(\200\020\272\001\001\000'
   _ADLISTING.fields_by_name['ad']._options = None
   _ADLISTING.fields_by_name['ad']._serialized_options = b'\272H\003\310\001\001'
   _ADLISTING.fields_by_name['categories']._options = None
-  _ADLISTING.fields_by_name['categories']._serialized_options = b'\272H\r\222\001\n\020 \"\006r\004\020\001\030d'
+  _ADLISTING.fields_by_name['categories']._serialized_options = b'\272H\021\222\001\016\020 \"\nr\010\020\001\030d\272\001\001\000'
   _ADLISTING.fields_by_name['keywords']._options = None
-  _ADLISTING.fields_by_name['keywords']._serialized_options = b'\272H\r\222\001\n\020 \"\006r\004\020\001\030d'
+  _ADLISTING.fields_by_name['keywords']._serialized_options = b'\272H\021\222\001\016\020 \"\nr\010\020\001\030d\272\001\001\000'
   _ADLISTING.fields_by_name['bid']._options = None
   _ADLISTING.fields_by_name['bid']._serialized_options = b'\272H\003\310\001\001'
+  _ADLISTING.fields_by_name['create_time']._options = None
+  _ADLISTING.fields_by_name['create_time']._serialized_options = b'\272H\037\262\001\034\"\r\010\377\202\321\377\257\007\020\377\223\353\334\0032\013\010\200\222\270\303\230\376\377\377\377\001'
   _GETADSREQUEST.fields_by_name['context_keys']._options = None
-  _GETADSREQUEST.fields_by_name['context_keys']._serialized_options = b'\272H\r\222\001\n\020\024\"\006r\004\020\001\030d'
+  _GETADSREQUEST.fields_by_name['context_keys']._serialized_options = b'\272H\021\222\001\016\020\024\"\nr\010\020\001\030d\272\001\001\000'
   _GETADSREQUEST.fields_by_name['asin']._options = None
   _GETADSREQUEST.fields_by_name['asin']._serialized_options = b'\272H\025r\0232\021^([0-9A-Z]{10})?$'
   _GETADSREQUEST.fields_by_name['max_ads']._options = None
   _GETADSREQUEST.fields_by_name['max_ads']._serialized_options = b'\272H\006\032\004\030\n(\000'
   _CREATEADREQUEST.fields_by_name['listing']._options = None
   _CREATEADREQUEST.fields_by_name['listing']._serialized_options = b'\272H\003\310\001\001'
+  _CREATEADREQUEST.fields_by_name['request_id']._options = None
+  _CREATEADREQUEST.fields_by_name['request_id']._serialized_options = b'\272H\030r\026\030@2\022^[A-Za-z0-9._:-]*$'
   _LISTADSREQUEST.fields_by_name['page_size']._options = None
   _LISTADSREQUEST.fields_by_name['page_size']._serialized_options = b'\272H\007\032\005\030\364\003(\000'
   _LISTADSREQUEST.fields_by_name['page_token']._options = None
@@ -63,21 +67,21 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _ADPROVIDERSERVICE.methods_by_name['ListAds']._options = None
   _ADPROVIDERSERVICE.methods_by_name['ListAds']._serialized_options = b'\220\002\001'
   _AD._serialized_start=134
-  _AD._serialized_end=437
-  _ADLISTING._serialized_start=440
-  _ADLISTING._serialized_end=718
-  _GETADSREQUEST._serialized_start=721
-  _GETADSREQUEST._serialized_end=871
-  _GETADSRESPONSE._serialized_start=873
-  _GETADSRESPONSE._serialized_end=926
-  _CREATEADREQUEST._serialized_start=928
-  _CREATEADREQUEST._serialized_end=1005
-  _CREATEADRESPONSE._serialized_start=1007
-  _CREATEADRESPONSE._serialized_end=1077
-  _LISTADSREQUEST._serialized_start=1080
-  _LISTADSREQUEST._serialized_end=1221
-  _LISTADSRESPONSE._serialized_start=1223
-  _LISTADSRESPONSE._serialized_end=1334
-  _ADPROVIDERSERVICE._serialized_start=1337
-  _ADPROVIDERSERVICE._serialized_end=1588
+  _AD._serialized_end=452
+  _ADLISTING._serialized_start=455
+  _ADLISTING._serialized_end=777
+  _GETADSREQUEST._serialized_start=780
+  _GETADSREQUEST._serialized_end=934
+  _GETADSRESPONSE._serialized_start=936
+  _GETADSRESPONSE._serialized_end=989
+  _CREATEADREQUEST._serialized_start=992
+  _CREATEADREQUEST._serialized_end=1129
+  _CREATEADRESPONSE._serialized_start=1131
+  _CREATEADRESPONSE._serialized_end=1201
+  _LISTADSREQUEST._serialized_start=1204
+  _LISTADSREQUEST._serialized_end=1345
+  _LISTADSRESPONSE._serialized_start=1347
+  _LISTADSRESPONSE._serialized_end=1458
+  _ADPROVIDERSERVICE._serialized_start=1461
+  _ADPROVIDERSERVICE._serialized_end=1712
 # @@protoc_insertion_point(module_scope)

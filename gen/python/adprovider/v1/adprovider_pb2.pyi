@@ -43,10 +43,12 @@ class AdListing(_message.Message):
     def __init__(self, ad: _Optional[_Union[Ad, _Mapping]] = ..., categories: _Optional[_Iterable[str]] = ..., keywords: _Optional[_Iterable[str]] = ..., bid: _Optional[_Union[_money_pb2.Money, _Mapping]] = ..., active: bool = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateAdRequest(_message.Message):
-    __slots__ = ["listing"]
+    __slots__ = ["listing", "request_id"]
     LISTING_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     listing: AdListing
-    def __init__(self, listing: _Optional[_Union[AdListing, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, listing: _Optional[_Union[AdListing, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateAdResponse(_message.Message):
     __slots__ = ["listing"]

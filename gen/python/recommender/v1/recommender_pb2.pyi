@@ -16,10 +16,12 @@ class CategoryPath(_message.Message):
     def __init__(self, path: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class CreateProductRequest(_message.Message):
-    __slots__ = ["product"]
+    __slots__ = ["product", "request_id"]
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     product: Product
-    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ...) -> None: ...
+    request_id: str
+    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class CreateProductResponse(_message.Message):
     __slots__ = ["product"]

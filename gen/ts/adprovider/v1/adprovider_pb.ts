@@ -18,10 +18,15 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file adprovider/v1/adprovider.proto.
  */
 export const file_adprovider_v1_adprovider: GenFile = /*@__PURE__*/
-  fileDesc("Ch5hZHByb3ZpZGVyL3YxL2FkcHJvdmlkZXIucHJvdG8SDWFkcHJvdmlkZXIudjEi+AEKAkFkEjIKBWFkX2lkGAEgASgJQiO6SCByHjIcXihbYS16MC05XVthLXowLTktXXswLDYyfSk/JBIjCgRhc2luGAIgASgJQhW6SBJyEDIOXlswLTlBLVpdezEwfSQSGQoFdGl0bGUYAyABKAlCCrpIB3IFEAEYyAESHgoJaW1hZ2VfdXJsGAQgASgJQgu6SAjYAQFyA4gBARImCgVwcmljZRgFIAEoCzIPLm1vbmV5LnYxLk1vbmV5Qga6SAPIAQESFgoEdGV4dBgGIAEoCUIIukgFcgMY9AMSHgoMcmVkaXJlY3RfdXJsGAcgASgJQgi6SAVyAxiAECLjAQoJQWRMaXN0aW5nEiUKAmFkGAEgASgLMhEuYWRwcm92aWRlci52MS5BZEIGukgDyAEBEiQKCmNhdGVnb3JpZXMYAiADKAlCELpIDZIBChAgIgZyBBABGGQSIgoIa2V5d29yZHMYAyADKAlCELpIDZIBChAgIgZyBBABGGQSJAoDYmlkGAQgASgLMg8ubW9uZXkudjEuTW9uZXlCBrpIA8gBARIOCgZhY3RpdmUYBSABKAgSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wInsKDUdldEFkc1JlcXVlc3QSJgoMY29udGV4dF9rZXlzGAEgAygJQhC6SA2SAQoQFCIGcgQQARhkEiYKBGFzaW4YAiABKAlCGLpIFXITMhFeKFswLTlBLVpdezEwfSk/JBIaCgdtYXhfYWRzGAMgASgFQgm6SAYaBBgKKAAiMAoOR2V0QWRzUmVzcG9uc2USHgoDYWRzGAEgAygLMhEuYWRwcm92aWRlci52MS5BZCJECg9DcmVhdGVBZFJlcXVlc3QSMQoHbGlzdGluZxgBIAEoCzIYLmFkcHJvdmlkZXIudjEuQWRMaXN0aW5nQga6SAPIAQEiPQoQQ3JlYXRlQWRSZXNwb25zZRIpCgdsaXN0aW5nGAEgASgLMhguYWRwcm92aWRlci52MS5BZExpc3RpbmciZwoOTGlzdEFkc1JlcXVlc3QSHQoJcGFnZV9zaXplGAEgASgFQgq6SAcaBRj0AygAEhwKCnBhZ2VfdG9rZW4YAiABKAlCCLpIBXIDGIAEEhgKEGluY2x1ZGVfaW5hY3RpdmUYAyABKAgiVgoPTGlzdEFkc1Jlc3BvbnNlEioKCGxpc3RpbmdzGAEgAygLMhguYWRwcm92aWRlci52MS5BZExpc3RpbmcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMvsBChFBZFByb3ZpZGVyU2VydmljZRJKCgZHZXRBZHMSHC5hZHByb3ZpZGVyLnYxLkdldEFkc1JlcXVlc3QaHS5hZHByb3ZpZGVyLnYxLkdldEFkc1Jlc3BvbnNlIgOQAgESSwoIQ3JlYXRlQWQSHi5hZHByb3ZpZGVyLnYxLkNyZWF0ZUFkUmVxdWVzdBofLmFkcHJvdmlkZXIudjEuQ3JlYXRlQWRSZXNwb25zZRJNCgdMaXN0QWRzEh0uYWRwcm92aWRlci52MS5MaXN0QWRzUmVxdWVzdBoeLmFkcHJvdmlkZXIudjEuTGlzdEFkc1Jlc3BvbnNlIgOQAgFCvQEKEWNvbS5hZHByb3ZpZGVyLnYxQg9BZHByb3ZpZGVyUHJvdG9QAVpCZ2l0aHViLmNvbS9icmVha3dhdGVyL2JyZWFrd2F0ZXIvZ2VuL2dvL2FkcHJvdmlkZXIvdjE7YWRwcm92aWRlcnYxogIDQVhYqgINQWRwcm92aWRlci5WMcoCDUFkcHJvdmlkZXJcVjHiAhlBZHByb3ZpZGVyXFYxXEdQQk1ldGFkYXRh6gIOQWRwcm92aWRlcjo6VjFiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_timestamp, file_money_v1_money]);
+  fileDesc("Ch5hZHByb3ZpZGVyL3YxL2FkcHJvdmlkZXIucHJvdG8SDWFkcHJvdmlkZXIudjEihwIKAkFkEjIKBWFkX2lkGAEgASgJQiO6SCByHjIcXihbYS16MC05XVthLXowLTktXXswLDYyfSk/JBIjCgRhc2luGAIgASgJQhW6SBJyEDIOXlswLTlBLVpdezEwfSQSHQoFdGl0bGUYAyABKAlCDrpIC3IJEAEYyAG6AQEAEiEKCWltYWdlX3VybBgEIAEoCUIOukgL2AEBcgYogBCIAQESJgoFcHJpY2UYBSABKAsyDy5tb25leS52MS5Nb25leUIGukgDyAEBEhoKBHRleHQYBiABKAlCDLpICXIHGPQDugEBABIiCgxyZWRpcmVjdF91cmwYByABKAlCDLpICXIHKIAQugEBACKPAgoJQWRMaXN0aW5nEiUKAmFkGAEgASgLMhEuYWRwcm92aWRlci52MS5BZEIGukgDyAEBEigKCmNhdGVnb3JpZXMYAiADKAlCFLpIEZIBDhAgIgpyCBABGGS6AQEAEiYKCGtleXdvcmRzGAMgAygJQhS6SBGSAQ4QICIKcggQARhkugEBABIkCgNiaWQYBCABKAsyDy5tb25leS52MS5Nb25leUIGukgDyAEBEg4KBmFjdGl2ZRgFIAEoCBJTCgtjcmVhdGVfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCIrpIH7IBHCINCP+C0f+vBxD/k+vcAzILCICSuMOY/v///wEifwoNR2V0QWRzUmVxdWVzdBIqCgxjb250ZXh0X2tleXMYASADKAlCFLpIEZIBDhAUIgpyCBABGGS6AQEAEiYKBGFzaW4YAiABKAlCGLpIFXITMhFeKFswLTlBLVpdezEwfSk/JBIaCgdtYXhfYWRzGAMgASgFQgm6SAYaBBgKKAAiMAoOR2V0QWRzUmVzcG9uc2USHgoDYWRzGAEgAygLMhEuYWRwcm92aWRlci52MS5BZCJ1Cg9DcmVhdGVBZFJlcXVlc3QSMQoHbGlzdGluZxgBIAEoCzIYLmFkcHJvdmlkZXIudjEuQWRMaXN0aW5nQga6SAPIAQESLwoKcmVxdWVzdF9pZBgCIAEoCUIbukgYchYYQDISXltBLVphLXowLTkuXzotXSokIj0KEENyZWF0ZUFkUmVzcG9uc2USKQoHbGlzdGluZxgBIAEoCzIYLmFkcHJvdmlkZXIudjEuQWRMaXN0aW5nImcKDkxpc3RBZHNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY9AMoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiABBIYChBpbmNsdWRlX2luYWN0aXZlGAMgASgIIlYKD0xpc3RBZHNSZXNwb25zZRIqCghsaXN0aW5ncxgBIAMoCzIYLmFkcHJvdmlkZXIudjEuQWRMaXN0aW5nEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTL7AQoRQWRQcm92aWRlclNlcnZpY2USSgoGR2V0QWRzEhwuYWRwcm92aWRlci52MS5HZXRBZHNSZXF1ZXN0Gh0uYWRwcm92aWRlci52MS5HZXRBZHNSZXNwb25zZSIDkAIBEksKCENyZWF0ZUFkEh4uYWRwcm92aWRlci52MS5DcmVhdGVBZFJlcXVlc3QaHy5hZHByb3ZpZGVyLnYxLkNyZWF0ZUFkUmVzcG9uc2USTQoHTGlzdEFkcxIdLmFkcHJvdmlkZXIudjEuTGlzdEFkc1JlcXVlc3QaHi5hZHByb3ZpZGVyLnYxLkxpc3RBZHNSZXNwb25zZSIDkAIBQr0BChFjb20uYWRwcm92aWRlci52MUIPQWRwcm92aWRlclByb3RvUAFaQmdpdGh1Yi5jb20vYnJlYWt3YXRlci9icmVha3dhdGVyL2dlbi9nby9hZHByb3ZpZGVyL3YxO2FkcHJvdmlkZXJ2MaICA0FYWKoCDUFkcHJvdmlkZXIuVjHKAg1BZHByb3ZpZGVyXFYx4gIZQWRwcm92aWRlclxWMVxHUEJNZXRhZGF0YeoCDkFkcHJvdmlkZXI6OlYxYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_timestamp, file_money_v1_money]);
 
 /**
  * Ad is a sponsored product as a shopper sees it.
+ *
+ * Every field is bounded; text going to PostgreSQL may not contain NUL.
+ * Encoded size of a maximal Ad, in bytes: ad_id 65 + asin 12 + title 803
+ * + image_url 2,051 + price 24 + text 2,003 + redirect_url 2,051 = 7,009
+ * at most (TestMaximalSizes checks it).
  *
  * @generated from message adprovider.v1.Ad
  */
@@ -48,7 +53,8 @@ export type Ad = Message<"adprovider.v1.Ad"> & {
   title: string;
 
   /**
-   * The image shown with the ad: an absolute URL, or empty.
+   * The image shown with the ad: an absolute URL of at most 2048 bytes, or
+   * empty.
    *
    * @generated from field: string image_url = 4;
    */
@@ -128,7 +134,9 @@ export type AdListing = Message<"adprovider.v1.AdListing"> & {
   active: boolean;
 
   /**
-   * When the ad was created. Output only.
+   * When the ad was created. Output only: the server sets it, and ignores a
+   * value sent (which must still be a valid Timestamp from 0001-01-01 to
+   * 9999-12-31T23:59:59.999999999Z).
    *
    * @generated from field: google.protobuf.Timestamp create_time = 6;
    */
@@ -212,6 +220,16 @@ export type CreateAdRequest = Message<"adprovider.v1.CreateAdRequest"> & {
    * @generated from field: adprovider.v1.AdListing listing = 1;
    */
   listing?: AdListing | undefined;
+
+  /**
+   * Makes retries safe (AIP-155), as CreateReview's: a second request with the
+   * same id and the same listing returns what the first created and writes
+   * nothing; the same id with a different listing is ALREADY_EXISTS. A UUID is
+   * a good choice.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
 };
 
 /**
@@ -249,7 +267,11 @@ export const CreateAdResponseSchema: GenMessage<CreateAdResponse> = /*@__PURE__*
  */
 export type ListAdsRequest = Message<"adprovider.v1.ListAdsRequest"> & {
   /**
-   * The most listings to return: 0 means the default of 50; at most 500.
+   * The most listings to return: 0 means the default of 50; up to 500 is
+   * accepted, and more than 100 is read as 100 (AIP-158), so that a page fits
+   * a default client's 4 MiB limit. A maximal AdListing is 7,012 (ad)
+   * + 2 × 32 × 402 (categories, keywords) + 24 (bid) + 2 + 14 = 32,780
+   * bytes; 100 × (32,780 + 4) + a 515-byte token = 3,278,915 < 4,194,304.
    *
    * @generated from field: int32 page_size = 1;
    */

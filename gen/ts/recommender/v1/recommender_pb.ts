@@ -20,11 +20,23 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file recommender/v1/recommender.proto.
  */
 export const file_recommender_v1_recommender: GenFile = /*@__PURE__*/
-  fileDesc("CiByZWNvbW1lbmRlci92MS9yZWNvbW1lbmRlci5wcm90bxIOcmVjb21tZW5kZXIudjEipgMKB1Byb2R1Y3QSIwoEYXNpbhgBIAEoCUIVukgSchAyDl5bMC05QS1aXXsxMH0kEhcKBXRpdGxlGAIgASgJQgi6SAVyAxjoBxIeCgtkZXNjcmlwdGlvbhgDIAEoCUIJukgGcgQYoJwBEh4KCWltYWdlX3VybBgEIAEoCUILukgI2AEBcgOIAQESMAoHcmVsYXRlZBgFIAEoCzIfLnJlY29tbWVuZGVyLnYxLlJlbGF0ZWRQcm9kdWN0cxJECgpzYWxlc19yYW5rGAYgAygLMiYucmVjb21tZW5kZXIudjEuUHJvZHVjdC5TYWxlc1JhbmtFbnRyeUIIukgFmgECECASOgoKY2F0ZWdvcmllcxgHIAMoCzIcLnJlY29tbWVuZGVyLnYxLkNhdGVnb3J5UGF0aEIIukgFkgECECASFwoFYnJhbmQYCCABKAlCCLpIBXIDGMgBEh4KBXByaWNlGAkgASgLMg8ubW9uZXkudjEuTW9uZXkaMAoOU2FsZXNSYW5rRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASKbAQoPUmVsYXRlZFByb2R1Y3RzEh4KC2Fsc29fYm91Z2h0GAEgAygJQgm6SAaSAQMQyAESHgoLYWxzb192aWV3ZWQYAiADKAlCCbpIBpIBAxDIARIiCg9ib3VnaHRfdG9nZXRoZXIYAyADKAlCCbpIBpIBAxDIARIkChFidXlfYWZ0ZXJfdmlld2luZxgEIAMoCUIJukgGkgEDEMgBIjEKDENhdGVnb3J5UGF0aBIhCgRwYXRoGAEgAygJQhO6SBCSAQ0IARAKIgdyBRABGMgBIskCCgZSZXZpZXcSEQoJcmV2aWV3X2lkGAEgASgJEiMKBGFzaW4YAiABKAlCFbpIEnIQMg5eWzAtOUEtWl17MTB9JBIwCgtyZXZpZXdlcl9pZBgDIAEoCUIbukgYchYQARhAMhBeW0EtWmEtejAtOV8tXSskEh8KDXJldmlld2VyX25hbWUYBCABKAlCCLpIBXIDGMgBEiwKB2hlbHBmdWwYBSABKAsyGy5yZWNvbW1lbmRlci52MS5IZWxwZnVsbmVzcxIeCgtyZXZpZXdfdGV4dBgGIAEoCUIJukgGcgQY0IYDEhoKB292ZXJhbGwYByABKAVCCbpIBhoEGAUoARIZCgdzdW1tYXJ5GAggASgJQgi6SAVyAxjoBxIvCgtyZXZpZXdfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiuAEKC0hlbHBmdWxuZXNzEh4KDWhlbHBmdWxfdm90ZXMYASABKAVCB7pIBBoCKAASHAoLdG90YWxfdm90ZXMYAiABKAVCB7pIBBoCKAA6a7pIaBpmChFoZWxwZnVsbmVzcy52b3RlcxIpaGVscGZ1bF92b3RlcyBtdXN0IG5vdCBleGNlZWQgdG90YWxfdm90ZXMaJnRoaXMuaGVscGZ1bF92b3RlcyA8PSB0aGlzLnRvdGFsX3ZvdGVzIlQKC0RlZ3JhZGF0aW9uEhIKCmRlcGVuZGVuY3kYASABKAkSDgoGcmVhc29uGAIgASgJEhAKCGZhbGxiYWNrGAMgASgJEg8KB2JyZWFrZXIYBCABKAkiOAoRR2V0UHJvZHVjdFJlcXVlc3QSIwoEYXNpbhgBIAEoCUIVukgSchAyDl5bMC05QS1aXXsxMH0kIj4KEkdldFByb2R1Y3RSZXNwb25zZRIoCgdwcm9kdWN0GAEgASgLMhcucmVjb21tZW5kZXIudjEuUHJvZHVjdCJuChNMaXN0UHJvZHVjdHNSZXF1ZXN0Eh0KCXBhZ2Vfc2l6ZRgBIAEoBUIKukgHGgUY6AcoABIcCgpwYWdlX3Rva2VuGAIgASgJQgi6SAVyAxiABBIaCghjYXRlZ29yeRgDIAEoCUIIukgFcgMYyAEiWgoUTGlzdFByb2R1Y3RzUmVzcG9uc2USKQoIcHJvZHVjdHMYASADKAsyFy5yZWNvbW1lbmRlci52MS5Qcm9kdWN0EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJIChRDcmVhdGVQcm9kdWN0UmVxdWVzdBIwCgdwcm9kdWN0GAEgASgLMhcucmVjb21tZW5kZXIudjEuUHJvZHVjdEIGukgDyAEBIkEKFUNyZWF0ZVByb2R1Y3RSZXNwb25zZRIoCgdwcm9kdWN0GAEgASgLMhcucmVjb21tZW5kZXIudjEuUHJvZHVjdCJ5ChJMaXN0UmV2aWV3c1JlcXVlc3QSJgoEYXNpbhgBIAEoCUIYukgVchMyEV4oWzAtOUEtWl17MTB9KT8kEh0KCXBhZ2Vfc2l6ZRgCIAEoBUIKukgHGgUY6AcoABIcCgpwYWdlX3Rva2VuGAMgASgJQgi6SAVyAxiABCJXChNMaXN0UmV2aWV3c1Jlc3BvbnNlEicKB3Jldmlld3MYASADKAsyFi5yZWNvbW1lbmRlci52MS5SZXZpZXcSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInYKE0NyZWF0ZVJldmlld1JlcXVlc3QSLgoGcmV2aWV3GAEgASgLMhYucmVjb21tZW5kZXIudjEuUmV2aWV3Qga6SAPIAQESLwoKcmVxdWVzdF9pZBgCIAEoCUIbukgYchYYQDISXltBLVphLXowLTkuXzotXSokIj4KFENyZWF0ZVJldmlld1Jlc3BvbnNlEiYKBnJldmlldxgBIAEoCzIWLnJlY29tbWVuZGVyLnYxLlJldmlldyKUAQoaTGlzdFJlY29tbWVuZGF0aW9uc1JlcXVlc3QSJgoEYXNpbhgBIAEoCUIYukgVchMyEV4oWzAtOUEtWl17MTB9KT8kEi4KC3Jldmlld2VyX2lkGAIgASgJQhm6SBZyFBhAMhBeW0EtWmEtejAtOV8tXSokEh4KC21heF9yZXN1bHRzGAMgASgFQgm6SAYaBBhkKAAiWQoOUmVjb21tZW5kYXRpb24SKAoHcHJvZHVjdBgBIAEoCzIXLnJlY29tbWVuZGVyLnYxLlByb2R1Y3QSDQoFc2NvcmUYAiABKAESDgoGcmVhc29uGAMgASgJIqUBChtMaXN0UmVjb21tZW5kYXRpb25zUmVzcG9uc2USNwoPcmVjb21tZW5kYXRpb25zGAEgAygLMh4ucmVjb21tZW5kZXIudjEuUmVjb21tZW5kYXRpb24SHgoDYWRzGAIgAygLMhEuYWRwcm92aWRlci52MS5BZBItCghkZWdyYWRlZBgDIAMoCzIbLnJlY29tbWVuZGVyLnYxLkRlZ3JhZGF0aW9uInsKDUdldEFkc1JlcXVlc3QSJgoMY29udGV4dF9rZXlzGAEgAygJQhC6SA2SAQoQFCIGcgQQARhkEiYKBGFzaW4YAiABKAlCGLpIFXITMhFeKFswLTlBLVpdezEwfSk/JBIaCgdtYXhfYWRzGAMgASgFQgm6SAYaBBgKKAAiXwoOR2V0QWRzUmVzcG9uc2USHgoDYWRzGAEgAygLMhEuYWRwcm92aWRlci52MS5BZBItCghkZWdyYWRlZBgCIAMoCzIbLnJlY29tbWVuZGVyLnYxLkRlZ3JhZGF0aW9uMqwFChJSZWNvbW1lbmRlclNlcnZpY2USWAoKR2V0UHJvZHVjdBIhLnJlY29tbWVuZGVyLnYxLkdldFByb2R1Y3RSZXF1ZXN0GiIucmVjb21tZW5kZXIudjEuR2V0UHJvZHVjdFJlc3BvbnNlIgOQAgESXgoMTGlzdFByb2R1Y3RzEiMucmVjb21tZW5kZXIudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBokLnJlY29tbWVuZGVyLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlIgOQAgESXAoNQ3JlYXRlUHJvZHVjdBIkLnJlY29tbWVuZGVyLnYxLkNyZWF0ZVByb2R1Y3RSZXF1ZXN0GiUucmVjb21tZW5kZXIudjEuQ3JlYXRlUHJvZHVjdFJlc3BvbnNlElsKC0xpc3RSZXZpZXdzEiIucmVjb21tZW5kZXIudjEuTGlzdFJldmlld3NSZXF1ZXN0GiMucmVjb21tZW5kZXIudjEuTGlzdFJldmlld3NSZXNwb25zZSIDkAIBEl4KDENyZWF0ZVJldmlldxIjLnJlY29tbWVuZGVyLnYxLkNyZWF0ZVJldmlld1JlcXVlc3QaJC5yZWNvbW1lbmRlci52MS5DcmVhdGVSZXZpZXdSZXNwb25zZSIDkAICEnMKE0xpc3RSZWNvbW1lbmRhdGlvbnMSKi5yZWNvbW1lbmRlci52MS5MaXN0UmVjb21tZW5kYXRpb25zUmVxdWVzdBorLnJlY29tbWVuZGVyLnYxLkxpc3RSZWNvbW1lbmRhdGlvbnNSZXNwb25zZSIDkAIBEkwKBkdldEFkcxIdLnJlY29tbWVuZGVyLnYxLkdldEFkc1JlcXVlc3QaHi5yZWNvbW1lbmRlci52MS5HZXRBZHNSZXNwb25zZSIDkAIBQsUBChJjb20ucmVjb21tZW5kZXIudjFCEFJlY29tbWVuZGVyUHJvdG9QAVpEZ2l0aHViLmNvbS9icmVha3dhdGVyL2JyZWFrd2F0ZXIvZ2VuL2dvL3JlY29tbWVuZGVyL3YxO3JlY29tbWVuZGVydjGiAgNSWFiqAg5SZWNvbW1lbmRlci5WMcoCDlJlY29tbWVuZGVyXFYx4gIaUmVjb21tZW5kZXJcVjFcR1BCTWV0YWRhdGHqAg9SZWNvbW1lbmRlcjo6VjFiBnByb3RvMw", [file_adprovider_v1_adprovider, file_buf_validate_validate, file_google_protobuf_timestamp, file_money_v1_money]);
+  fileDesc("CiByZWNvbW1lbmRlci92MS9yZWNvbW1lbmRlci5wcm90bxIOcmVjb21tZW5kZXIudjEixwMKB1Byb2R1Y3QSIwoEYXNpbhgBIAEoCUIVukgSchAyDl5bMC05QS1aXXsxMH0kEh4KBXRpdGxlGAIgASgJQg+6SAxyChjoByjQD7oBAQASIQoLZGVzY3JpcHRpb24YAyABKAlCDLpICXIHKOBdugEBABIhCglpbWFnZV91cmwYBCABKAlCDrpIC9gBAXIGKIAQiAEBEjAKB3JlbGF0ZWQYBSABKAsyHy5yZWNvbW1lbmRlci52MS5SZWxhdGVkUHJvZHVjdHMSUQoKc2FsZXNfcmFuaxgGIAMoCzImLnJlY29tbWVuZGVyLnYxLlByb2R1Y3QuU2FsZXNSYW5rRW50cnlCFbpIEpoBDxAIIgtyCRABKMgBugEBABI6CgpjYXRlZ29yaWVzGAcgAygLMhwucmVjb21tZW5kZXIudjEuQ2F0ZWdvcnlQYXRoQgi6SAWSAQIQChIeCgVicmFuZBgIIAEoCUIPukgMcgoYyAEokAO6AQEAEh4KBXByaWNlGAkgASgLMg8ubW9uZXkudjEuTW9uZXkaMAoOU2FsZXNSYW5rRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgDOgI4ASLnAQoPUmVsYXRlZFByb2R1Y3RzEjEKC2Fsc29fYm91Z2h0GAEgAygJQhy6SBmSARYQZCISchAyDl5bMC05QS1aXXsxMH0kEjEKC2Fsc29fdmlld2VkGAIgAygJQhy6SBmSARYQZCISchAyDl5bMC05QS1aXXsxMH0kEjUKD2JvdWdodF90b2dldGhlchgDIAMoCUIcukgZkgEWEGQiEnIQMg5eWzAtOUEtWl17MTB9JBI3ChFidXlfYWZ0ZXJfdmlld2luZxgEIAMoCUIcukgZkgEWEGQiEnIQMg5eWzAtOUEtWl17MTB9JCI0CgxDYXRlZ29yeVBhdGgSJAoEcGF0aBgBIAMoCUIWukgTkgEQCAEQCCIKcggQAShkugEBACL8AgoGUmV2aWV3EhEKCXJldmlld19pZBgBIAEoCRIjCgRhc2luGAIgASgJQhW6SBJyEDIOXlswLTlBLVpdezEwfSQSMAoLcmV2aWV3ZXJfaWQYAyABKAlCG7pIGHIWEAEYQDIQXltBLVphLXowLTlfLV0rJBImCg1yZXZpZXdlcl9uYW1lGAQgASgJQg+6SAxyChjIASiQA7oBAQASLAoHaGVscGZ1bBgFIAEoCzIbLnJlY29tbWVuZGVyLnYxLkhlbHBmdWxuZXNzEiIKC3Jldmlld190ZXh0GAYgASgJQg26SApyCCjAuwG6AQEAEhoKB292ZXJhbGwYByABKAVCCbpIBhoEGAUoARIdCgdzdW1tYXJ5GAggASgJQgy6SAlyByjoB7oBAQASUwoLcmV2aWV3X3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQiK6SB+yARwiDQj/gtH/rwcQ/5Pr3AMyCwiAkrjDmP7///8BIrgBCgtIZWxwZnVsbmVzcxIeCg1oZWxwZnVsX3ZvdGVzGAEgASgFQge6SAQaAigAEhwKC3RvdGFsX3ZvdGVzGAIgASgFQge6SAQaAigAOmu6SGgaZgoRaGVscGZ1bG5lc3Mudm90ZXMSKWhlbHBmdWxfdm90ZXMgbXVzdCBub3QgZXhjZWVkIHRvdGFsX3ZvdGVzGiZ0aGlzLmhlbHBmdWxfdm90ZXMgPD0gdGhpcy50b3RhbF92b3RlcyJUCgtEZWdyYWRhdGlvbhISCgpkZXBlbmRlbmN5GAEgASgJEg4KBnJlYXNvbhgCIAEoCRIQCghmYWxsYmFjaxgDIAEoCRIPCgdicmVha2VyGAQgASgJIjgKEUdldFByb2R1Y3RSZXF1ZXN0EiMKBGFzaW4YASABKAlCFbpIEnIQMg5eWzAtOUEtWl17MTB9JCI+ChJHZXRQcm9kdWN0UmVzcG9uc2USKAoHcHJvZHVjdBgBIAEoCzIXLnJlY29tbWVuZGVyLnYxLlByb2R1Y3QicQoTTGlzdFByb2R1Y3RzUmVxdWVzdBIdCglwYWdlX3NpemUYASABKAVCCrpIBxoFGOgHKAASHAoKcGFnZV90b2tlbhgCIAEoCUIIukgFcgMYgAQSHQoIY2F0ZWdvcnkYAyABKAlCC7pICHIGKGS6AQEAIloKFExpc3RQcm9kdWN0c1Jlc3BvbnNlEikKCHByb2R1Y3RzGAEgAygLMhcucmVjb21tZW5kZXIudjEuUHJvZHVjdBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkieQoUQ3JlYXRlUHJvZHVjdFJlcXVlc3QSMAoHcHJvZHVjdBgBIAEoCzIXLnJlY29tbWVuZGVyLnYxLlByb2R1Y3RCBrpIA8gBARIvCgpyZXF1ZXN0X2lkGAIgASgJQhu6SBhyFhhAMhJeW0EtWmEtejAtOS5fOi1dKiQiQQoVQ3JlYXRlUHJvZHVjdFJlc3BvbnNlEigKB3Byb2R1Y3QYASABKAsyFy5yZWNvbW1lbmRlci52MS5Qcm9kdWN0InkKEkxpc3RSZXZpZXdzUmVxdWVzdBImCgRhc2luGAEgASgJQhi6SBVyEzIRXihbMC05QS1aXXsxMH0pPyQSHQoJcGFnZV9zaXplGAIgASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YAyABKAlCCLpIBXIDGIAEIlcKE0xpc3RSZXZpZXdzUmVzcG9uc2USJwoHcmV2aWV3cxgBIAMoCzIWLnJlY29tbWVuZGVyLnYxLlJldmlldxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkidgoTQ3JlYXRlUmV2aWV3UmVxdWVzdBIuCgZyZXZpZXcYASABKAsyFi5yZWNvbW1lbmRlci52MS5SZXZpZXdCBrpIA8gBARIvCgpyZXF1ZXN0X2lkGAIgASgJQhu6SBhyFhhAMhJeW0EtWmEtejAtOS5fOi1dKiQiPgoUQ3JlYXRlUmV2aWV3UmVzcG9uc2USJgoGcmV2aWV3GAEgASgLMhYucmVjb21tZW5kZXIudjEuUmV2aWV3IpQBChpMaXN0UmVjb21tZW5kYXRpb25zUmVxdWVzdBImCgRhc2luGAEgASgJQhi6SBVyEzIRXihbMC05QS1aXXsxMH0pPyQSLgoLcmV2aWV3ZXJfaWQYAiABKAlCGbpIFnIUGEAyEF5bQS1aYS16MC05Xy1dKiQSHgoLbWF4X3Jlc3VsdHMYAyABKAVCCbpIBhoEGGQoACJZCg5SZWNvbW1lbmRhdGlvbhIoCgdwcm9kdWN0GAEgASgLMhcucmVjb21tZW5kZXIudjEuUHJvZHVjdBINCgVzY29yZRgCIAEoARIOCgZyZWFzb24YAyABKAkipQEKG0xpc3RSZWNvbW1lbmRhdGlvbnNSZXNwb25zZRI3Cg9yZWNvbW1lbmRhdGlvbnMYASADKAsyHi5yZWNvbW1lbmRlci52MS5SZWNvbW1lbmRhdGlvbhIeCgNhZHMYAiADKAsyES5hZHByb3ZpZGVyLnYxLkFkEi0KCGRlZ3JhZGVkGAMgAygLMhsucmVjb21tZW5kZXIudjEuRGVncmFkYXRpb24ifwoNR2V0QWRzUmVxdWVzdBIqCgxjb250ZXh0X2tleXMYASADKAlCFLpIEZIBDhAUIgpyCBABGGS6AQEAEiYKBGFzaW4YAiABKAlCGLpIFXITMhFeKFswLTlBLVpdezEwfSk/JBIaCgdtYXhfYWRzGAMgASgFQgm6SAYaBBgKKAAiXwoOR2V0QWRzUmVzcG9uc2USHgoDYWRzGAEgAygLMhEuYWRwcm92aWRlci52MS5BZBItCghkZWdyYWRlZBgCIAMoCzIbLnJlY29tbWVuZGVyLnYxLkRlZ3JhZGF0aW9uMqwFChJSZWNvbW1lbmRlclNlcnZpY2USWAoKR2V0UHJvZHVjdBIhLnJlY29tbWVuZGVyLnYxLkdldFByb2R1Y3RSZXF1ZXN0GiIucmVjb21tZW5kZXIudjEuR2V0UHJvZHVjdFJlc3BvbnNlIgOQAgESXgoMTGlzdFByb2R1Y3RzEiMucmVjb21tZW5kZXIudjEuTGlzdFByb2R1Y3RzUmVxdWVzdBokLnJlY29tbWVuZGVyLnYxLkxpc3RQcm9kdWN0c1Jlc3BvbnNlIgOQAgESXAoNQ3JlYXRlUHJvZHVjdBIkLnJlY29tbWVuZGVyLnYxLkNyZWF0ZVByb2R1Y3RSZXF1ZXN0GiUucmVjb21tZW5kZXIudjEuQ3JlYXRlUHJvZHVjdFJlc3BvbnNlElsKC0xpc3RSZXZpZXdzEiIucmVjb21tZW5kZXIudjEuTGlzdFJldmlld3NSZXF1ZXN0GiMucmVjb21tZW5kZXIudjEuTGlzdFJldmlld3NSZXNwb25zZSIDkAIBEl4KDENyZWF0ZVJldmlldxIjLnJlY29tbWVuZGVyLnYxLkNyZWF0ZVJldmlld1JlcXVlc3QaJC5yZWNvbW1lbmRlci52MS5DcmVhdGVSZXZpZXdSZXNwb25zZSIDkAICEnMKE0xpc3RSZWNvbW1lbmRhdGlvbnMSKi5yZWNvbW1lbmRlci52MS5MaXN0UmVjb21tZW5kYXRpb25zUmVxdWVzdBorLnJlY29tbWVuZGVyLnYxLkxpc3RSZWNvbW1lbmRhdGlvbnNSZXNwb25zZSIDkAIBEkwKBkdldEFkcxIdLnJlY29tbWVuZGVyLnYxLkdldEFkc1JlcXVlc3QaHi5yZWNvbW1lbmRlci52MS5HZXRBZHNSZXNwb25zZSIDkAIBQsUBChJjb20ucmVjb21tZW5kZXIudjFCEFJlY29tbWVuZGVyUHJvdG9QAVpEZ2l0aHViLmNvbS9icmVha3dhdGVyL2JyZWFrd2F0ZXIvZ2VuL2dvL3JlY29tbWVuZGVyL3YxO3JlY29tbWVuZGVydjGiAgNSWFiqAg5SZWNvbW1lbmRlci5WMcoCDlJlY29tbWVuZGVyXFYx4gIaUmVjb21tZW5kZXJcVjFcR1BCTWV0YWRhdGHqAg9SZWNvbW1lbmRlcjo6VjFiBnByb3RvMw", [file_adprovider_v1_adprovider, file_buf_validate_validate, file_google_protobuf_timestamp, file_money_v1_money]);
 
 /**
  * Product is an item of the catalog, with the fields of the Amazon product
  * metadata the original services used (`meta_office.csv`).
+ *
+ * Every field is bounded, so that a page of products fits a default gRPC
+ * client's 4 MiB message limit by construction. Text going to PostgreSQL may
+ * not contain NUL (PostgreSQL's text cannot hold it). Encoded size of a
+ * maximal Product, in bytes (tag and length prefixes included):
+ *
+ * 	asin 12 + title 2,003 + description 12,003 + image_url 2,051
+ * 	+ related 4 × (100 × 12) + 4 × 3 = 4,815 (+3)
+ * 	+ sales_rank 8 × (2 + 203 + 11) = 1,728
+ * 	+ categories 10 × (3 + 8 × 103) = 8,270
+ * 	+ brand 403 + price 24
+ * 	= 31,331 bytes at most (TestMaximalProductSize checks it).
  *
  * @generated from message recommender.v1.Product
  */
@@ -67,7 +79,8 @@ export type Product = Message<"recommender.v1.Product"> & {
 
   /**
    * The product's best-seller rank within categories, such as
-   * {"Office Products": 1234} (`salesRank` in the CSV).
+   * {"Office Products": 1234} (`salesRank` in the CSV). At most 8 categories,
+   * each named in 1 to 200 bytes.
    *
    * @generated from field: map<string, int64> sales_rank = 6;
    */
@@ -75,7 +88,7 @@ export type Product = Message<"recommender.v1.Product"> & {
 
   /**
    * The category paths the product sits in, each from the root down, such as
-   * ["Office Products", "Office & School Supplies", "Pens"].
+   * ["Office Products", "Office & School Supplies", "Pens"]. At most 10.
    *
    * @generated from field: repeated recommender.v1.CategoryPath categories = 7;
    */
@@ -104,7 +117,8 @@ export const ProductSchema: GenMessage<Product> = /*@__PURE__*/
   messageDesc(file_recommender_v1_recommender, 0);
 
 /**
- * RelatedProducts lists the ASINs of products related to a product.
+ * RelatedProducts lists the ASINs of products related to a product: at most
+ * 100 in each list, each an ASIN.
  *
  * @generated from message recommender.v1.RelatedProducts
  */
@@ -152,7 +166,7 @@ export const RelatedProductsSchema: GenMessage<RelatedProducts> = /*@__PURE__*/
  */
 export type CategoryPath = Message<"recommender.v1.CategoryPath"> & {
   /**
-   * The category names, root first.
+   * The category names, root first: 1 to 8 of them, each 1 to 100 bytes.
    *
    * @generated from field: repeated string path = 1;
    */
@@ -169,6 +183,10 @@ export const CategoryPathSchema: GenMessage<CategoryPath> = /*@__PURE__*/
 /**
  * Review is one reviewer's opinion of one product, with the fields of the
  * original services' reviews (`office_both_set.csv`).
+ *
+ * Encoded size of a maximal Review, in bytes: review_id 40 + asin 12
+ * + reviewer_id 66 + reviewer_name 403 + helpful 14 + review_text 24,003
+ * + overall 2 + summary 1,003 + review_time 14 = 25,557 bytes at most.
  *
  * @generated from message recommender.v1.Review
  */
@@ -232,6 +250,9 @@ export type Review = Message<"recommender.v1.Review"> & {
   /**
    * When the review was written (`unixReviewTime`; `reviewTime` is the same
    * instant as a date). The server uses the time of creation when unset.
+   * A valid Timestamp (nanos 0 to 999,999,999) from 0001-01-01 to
+   * 9999-12-31T23:59:59.999999999Z: the range of google.protobuf.Timestamp, inside
+   * PostgreSQL's timestamptz.
    *
    * @generated from field: google.protobuf.Timestamp review_time = 9;
    */
@@ -369,7 +390,10 @@ export const GetProductResponseSchema: GenMessage<GetProductResponse> = /*@__PUR
  */
 export type ListProductsRequest = Message<"recommender.v1.ListProductsRequest"> & {
   /**
-   * The most products to return: 0 means the default of 50; at most 1000.
+   * The most products to return: 0 means the default of 50; up to 1000 is
+   * accepted, and more than 100 is read as 100 (AIP-158), so that a page
+   * fits a default client's 4 MiB limit: 100 × (31,331 + 4) + a 515-byte
+   * token = 3,134,015 bytes < 4,194,304.
    *
    * @generated from field: int32 page_size = 1;
    */
@@ -439,6 +463,16 @@ export type CreateProductRequest = Message<"recommender.v1.CreateProductRequest"
    * @generated from field: recommender.v1.Product product = 1;
    */
   product?: Product | undefined;
+
+  /**
+   * Makes retries safe (AIP-155), as CreateReview's: a second request with the
+   * same id and the same product returns what the first created and writes
+   * nothing; the same id with a different product is ALREADY_EXISTS. A UUID is
+   * a good choice.
+   *
+   * @generated from field: string request_id = 2;
+   */
+  requestId: string;
 };
 
 /**
@@ -483,7 +517,9 @@ export type ListReviewsRequest = Message<"recommender.v1.ListReviewsRequest"> & 
   asin: string;
 
   /**
-   * The most reviews to return: 0 means the default of 50; at most 1000.
+   * The most reviews to return: 0 means the default of 50; up to 1000 is
+   * accepted, and more than 100 is read as 100 (AIP-158): 100 × (25,557 + 4)
+   * + a 515-byte token = 2,556,615 bytes < 4 MiB.
    *
    * @generated from field: int32 page_size = 2;
    */
@@ -604,7 +640,10 @@ export type ListRecommendationsRequest = Message<"recommender.v1.ListRecommendat
   reviewerId: string;
 
   /**
-   * How many recommendations to return: 0 means the default of 10; at most 100.
+   * How many recommendations to return: 0 means the default of 10; at most
+   * 100. A maximal response: 100 × (31,331 + 4 + 9 + 21 + 5) recommendations
+   * + 10 ads × 6,997 (adprovider.v1.Ad) + 3 degradations × 60 = 3,207,150
+   * bytes < 4,194,304.
    *
    * @generated from field: int32 max_results = 3;
    */

@@ -22,6 +22,7 @@ import (
 	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/pgbreaker"
 	"github.com/breakwater/breakwater/internal/database"
+	"github.com/breakwater/breakwater/internal/dsn"
 	"github.com/breakwater/breakwater/internal/serve"
 	"github.com/breakwater/breakwater/services/adprovider"
 	"github.com/breakwater/breakwater/services/adprovider/migrations"
@@ -115,7 +116,7 @@ func start(ctx context.Context, cfg config, log *slog.Logger, grpcLis, adminLis 
 	store := adprovider.NewStore(db)
 	adproviderv1.RegisterAdProviderServiceServer(srv.GRPC(), adprovider.NewServer(store,
 		adprovider.WithAdminToken(cfg.AdminToken), adprovider.WithLogger(log)))
-	log.Info("adprovider starting", "database", database.Redact(cfg.DatabaseURL), "writes", cfg.AdminToken != "")
+	log.Info("adprovider starting", "database", dsn.Redact(cfg.DatabaseURL), "writes", cfg.AdminToken != "")
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -13,6 +13,7 @@ import (
 	"compress/gzip"
 
 	"github.com/breakwater/breakwater/internal/database"
+	"github.com/breakwater/breakwater/internal/dsn"
 	"github.com/breakwater/breakwater/services/recommender/catalogcsv"
 	"github.com/breakwater/breakwater/services/recommender/migrations"
 	"github.com/breakwater/breakwater/services/recommender/store"
@@ -27,7 +28,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	products := fs.String("products", "", "meta_office.csv (or .csv.gz) to import")
 	reviews := fs.String("reviews", "", "office_both_set.csv (or .csv.gz) to import")
-	dbURL := fs.String("database-url", or(getenv("RECOMMENDER_DATABASE_URL"), getenv("DATABASE_URL")), "PostgreSQL URL")
+	dbURL := new(string)
+	*dbURL = or(getenv("RECOMMENDER_DATABASE_URL"), getenv("DATABASE_URL"))
+	fs.Var(dsn.Var{P: dbURL}, "database-url", "PostgreSQL URL (shown here without its password)")
 	batch := fs.Int("batch", 1000, "rows per statement")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: recommender import [--products meta_office.csv] [--reviews office_both_set.csv]")

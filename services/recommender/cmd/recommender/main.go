@@ -10,7 +10,7 @@
 // ADPROVIDER_TARGET (the AdProvider address to dial; default localhost:8001;
 // flag -adprovider), DATABASE_URL or RECOMMENDER_DATABASE_URL, BREAKER_CONFIG
 // (a JSON file; without one, GetAds gets recommender.AdProviderBreakers),
-// ADMIN_TOKEN (breaker admin writes), LOG_LEVEL, LOG_FORMAT (text|json),
+// ADMIN_TOKEN (CreateProduct and breaker admin writes), LOG_LEVEL, LOG_FORMAT (text|json),
 // TLS_CERT_FILE/TLS_KEY_FILE (serve TLS) and TLS_CA_FILE (verify AdProvider).
 package main
 

@@ -20,6 +20,7 @@ import (
 	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/pgbreaker"
 	"github.com/breakwater/breakwater/internal/database"
+	"github.com/breakwater/breakwater/internal/dsn"
 	"github.com/breakwater/breakwater/internal/serve"
 	"github.com/breakwater/breakwater/services/recommender"
 	"github.com/breakwater/breakwater/services/recommender/catalogcsv"
@@ -109,10 +110,10 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	defer conn.Close()
 
 	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db),
-		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log)))
+		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log), recommender.WithAdminToken(cfg.AdminToken)))
 	hs := srv.Health()
 	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
-	log.Info("recommender starting", "database", database.Redact(cfg.DatabaseURL), "adprovider", cfg.adProviderTarget)
+	log.Info("recommender starting", "database", dsn.Redact(cfg.DatabaseURL), "adprovider", cfg.adProviderTarget)
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
