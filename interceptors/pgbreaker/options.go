@@ -12,6 +12,7 @@ type Option func(*options)
 type options struct {
 	name      string
 	breakers  []breaker.Option
+	writes    []breaker.Option
 	admission *Admission
 	noProber  bool
 }
@@ -54,4 +55,10 @@ func WithAdmission(a *Admission) Option {
 // the set already has a breaker of that name.
 func WithBreakerOptions(opts ...breaker.Option) Option {
 	return func(o *options) { o.breakers = append(o.breakers, opts...) }
+}
+
+// WithWriteBreakerOptions passes options to the write breaker alone, after
+// those of [WithBreakerOptions].
+func WithWriteBreakerOptions(opts ...breaker.Option) Option {
+	return func(o *options) { o.writes = append(o.writes, opts...) }
 }
