@@ -93,6 +93,7 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	}
 	defer database.Close(pool, poolCloseBound, log)
 	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(dbBreakerName))
+	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
 
 	// Dialled once for the process: transport credentials and client
 	// metrics from serve, then the breaker interceptor and the retry policy.
@@ -108,7 +109,7 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	}
 	defer conn.Close()
 
-	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db),
+	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db, store.WithWriter(db.Writer())),
 		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log)))
 	hs := srv.Health()
 	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
