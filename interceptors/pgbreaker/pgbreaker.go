@@ -50,9 +50,15 @@ type DB struct {
 // views links the two views of one pool and holds what they share.
 type views struct {
 	reads, writes *DB
-	// readOnly is set when a write met a read-only server and cleared when
-	// one succeeds; while it is set, rejections of writes say why.
-	readOnly atomic.Bool
+	// cause is why the last write that failed did (a writeCause), cleared
+	// when one succeeds: while it is causeReadOnly, rejections of writes say
+	// so; the write check runs only for causeReadOnly and causeUnreachable.
+	cause atomic.Int32
+	// causeSeq counts the failed writes that set cause: a success clears
+	// cause only if no write failed since it began, so a write that was
+	// already under way when the server turned read-only, and succeeded,
+	// does not hide the refusals that came after it.
+	causeSeq atomic.Int64
 	// checkAt is when the next read-only check may run (Set clock
 	// nanoseconds of time.Now), checking whether one is running.
 	checkAt  atomic.Int64
@@ -249,6 +255,7 @@ type call struct {
 	permit breaker.Permit
 	cancel context.CancelFunc
 	conn   *pgxpool.Conn
+	seq    int64 // the views' causeSeq when the call began
 }
 
 // begin admits a call, in this order: a context already done is returned
@@ -267,11 +274,11 @@ func (db *DB) begin(ctx context.Context) (*call, context.Context, error) {
 		return nil, ctx, err
 	}
 	p, err := db.b.Allow()
-	if err != nil && db.write && db.views.readOnly.Load() {
-		if db.recheckReadOnly(ctx) {
+	if err != nil && db.write {
+		if db.checkWrites(ctx) {
 			p, err = db.b.Allow()
 		}
-		if err != nil {
+		if err != nil && db.views.cause.Load() == causeReadOnly {
 			err = newReadOnlyError(db.b.Name(), err)
 		}
 	}
@@ -280,7 +287,7 @@ func (db *DB) begin(ctx context.Context) (*call, context.Context, error) {
 		return nil, ctx, err
 	}
 	cctx, cancel := db.b.CallContext(ctx, p)
-	c := &call{db: db, permit: p, cancel: cancel}
+	c := &call{db: db, permit: p, cancel: cancel, seq: db.views.causeSeq.Load()}
 	c.conn, err = db.pool.Acquire(cctx)
 	if err != nil {
 		return nil, cctx, c.end(cctx, err)
@@ -309,10 +316,13 @@ func (c *call) end(ctx context.Context, err error) error {
 		c.conn.Release()
 		c.conn = nil
 	}
+	// The cause first: a write rejected as soon as this failure opens the
+	// breaker must already find it.
+	out := c.db.noteResult(err, c.seq)
 	c.permit.Finish(ctx, judged)
 	c.cancel()
 	c.db.admit.release()
-	return c.db.noteResult(err)
+	return out
 }
 
 // abandon ends a call that panicked: it says nothing about the database,
@@ -349,53 +359,82 @@ func (db *DB) run(ctx context.Context, fn func(context.Context, *pgxpool.Conn) e
 
 // noteResult keeps the read-only mark of the views up to date and turns a
 // read-only refusal into a *ReadOnlyError.
-func (db *DB) noteResult(err error) error {
-	if err == nil {
-		if db.write {
-			db.views.readOnly.Store(false)
-		}
-		return nil
-	}
-	if !IsReadOnly(err) {
-		return err
-	}
+func (db *DB) noteResult(err error, seq int64) error {
 	if db.write {
-		db.views.readOnly.Store(true)
+		v := db.views
+		set := func(c int32) {
+			v.causeSeq.Add(1)
+			v.cause.Store(c)
+		}
+		switch {
+		case err == nil:
+			if v.causeSeq.Load() == seq {
+				v.cause.Store(causeNone)
+			}
+		case IsReadOnly(err):
+			set(causeReadOnly)
+		case unreachable(err):
+			set(causeUnreachable)
+		case Classify(err) == breaker.Failure:
+			set(causeOther)
+		}
+	}
+	if err == nil || !IsReadOnly(err) {
+		return err
 	}
 	return newReadOnlyError(db.views.writes.b.Name(), err)
 }
 
-// ReadOnlyCheckInterval is the least time between two read-only checks of
-// [DB.Writer] (see "Reads and writes" in the package documentation).
-const ReadOnlyCheckInterval = 100 * time.Millisecond
+// Causes of the last failed write.
+const (
+	causeNone        int32 = iota
+	causeReadOnly          // 25006: the server refuses writes
+	causeUnreachable       // the server is gone or going (see unreachable)
+	causeOther             // slow, out of resources, …: the breaker's own timing decides
+)
 
-// recheckReadOnly runs when the write breaker rejects a write while the
-// views are marked read-only: at most one caller at a time and once per
-// ReadOnlyCheckInterval asks the server whether it takes writes again
-// (SHOW transaction_read_only, on a pooled connection, outside the
-// breakers, within the caller's admission slot and at most a second). If
-// it does, the mark is cleared and the write breaker reset, and it returns
-// true: the caller asks the breaker again. A database that came back from
-// a maintenance switch therefore takes writes again at once, not after the
-// breaker's open timeout.
-func (db *DB) recheckReadOnly(ctx context.Context) bool {
+// Bounds of the write check ([DB.Writer]; see "Reads and writes" in the
+// package documentation).
+const (
+	// WriteCheckInterval is the least time between two write checks.
+	WriteCheckInterval = 100 * time.Millisecond
+	// WriteCheckTimeout bounds one write check (and so the wait of the one
+	// rejected write that runs it): enough to connect and ask on a LAN.
+	WriteCheckTimeout = 250 * time.Millisecond
+)
+
+// checkWrites runs when the write breaker rejects a write and the last
+// failed write met a read-only or unreachable server (a slow one is left to
+// the breaker's own timing, which a quick SHOW would wrongly overrule): at most one
+// caller at a time and once per WriteCheckInterval asks the database
+// whether it takes writes again (SHOW transaction_read_only on a pooled
+// connection, which with target_session_attrs=read-write may be a new one
+// to a newly promoted primary), outside the breakers, within the caller's
+// admission slot and at most WriteCheckTimeout. If it does, the read-only
+// mark is cleared and the write breaker reset (unless an operator forced
+// its mode), and it returns true: the caller asks the breaker again. Writes
+// therefore resume within about WriteCheckInterval of the database taking
+// them again (a maintenance switch back, a promotion), not after the
+// breaker's open timeout, which only doubles while the outage lasts.
+func (db *DB) checkWrites(ctx context.Context) bool {
 	v := db.views
+	if c := v.cause.Load(); c != causeReadOnly && c != causeUnreachable {
+		return false // a slow database is left to the breaker's timing
+	}
 	now := time.Now().UnixNano()
-	if now < v.checkAt.Load() || !v.checking.CompareAndSwap(false, true) {
+	if now < v.checkAt.Load() || db.b.Mode() != breaker.ModeAuto || !v.checking.CompareAndSwap(false, true) {
 		return false
 	}
 	defer v.checking.Store(false)
-	v.checkAt.Store(now + int64(ReadOnlyCheckInterval))
-	cctx, cancel := context.WithTimeout(ctx, time.Second)
+	v.checkAt.Store(now + int64(WriteCheckInterval))
+	cctx, cancel := context.WithTimeout(ctx, WriteCheckTimeout)
 	defer cancel()
 	var ro string
 	if err := db.pool.QueryRow(cctx, "SHOW transaction_read_only").Scan(&ro); err != nil || ro != "off" {
 		return false
 	}
-	v.readOnly.Store(false)
-	if db.b.Mode() == breaker.ModeAuto {
-		db.b.Reset()
-	}
+	v.cause.Store(causeNone)
+	db.b.Reset()
 	return true
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,7 +23,7 @@ const ReasonReadOnly = "DATABASE_READ_ONLY"
 
 // ReadOnlyRetryAfter is the RetryInfo delay of a *[ReadOnlyError]. A
 // read-only spell (a maintenance switch, a fail-over) lasts seconds at
-// least; the writes view notices its end within [ReadOnlyCheckInterval] of
+// least; the writes view notices its end within [WriteCheckInterval] of
 // the next write, so a client retrying after a second finds writes back as
 // soon as they are.
 const ReadOnlyRetryAfter = time.Second
@@ -86,17 +88,31 @@ func (e *ReadOnlyError) GRPCStatus() *status.Status {
 }
 
 // mustDiscard reports whether the connection that returned err must not be
-// reused: the server is going away (class 57P: 57P01 admin_shutdown, 57P02
-// crash_shutdown, 57P03 cannot_connect_now), or the connection is broken
-// (class 08, network errors, EOF). pgx already closes a connection on
-// most of these; closing it here too makes sure the pool never hands it
-// out again. A read-only refusal is decided apart ([inRecovery]).
-func mustDiscard(err error) bool {
+// reused: it is [unreachable]'s error. pgx already closes a connection on
+// most of these; closing it here too makes sure the pool never hands it out
+// again. A read-only refusal is decided apart ([inRecovery]).
+func mustDiscard(err error) bool { return unreachable(err) }
+
+// unreachable reports whether err says the server is gone or going, as
+// opposed to slow: a failed connection attempt (refused, reset, a server
+// that target_session_attrs turned down), the server shutting down (class
+// 57P: 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03
+// cannot_connect_now), a broken connection (class 08, network errors other
+// than timeouts, EOF).
+func unreachable(err error) bool {
+	var connectErr *pgconn.ConnectError
+	if errors.As(err, &connectErr) {
+		return true
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return len(pgErr.Code) == 5 && (pgErr.Code[:3] == "57P" || pgErr.Code[:2] == "08")
 	}
-	return Classify(err) == breaker.Failure && !errors.Is(err, context.DeadlineExceeded)
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return !netErr.Timeout()
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, pgconn.ErrConnClosed)
 }
 
 // inRecovery reports whether the server behind conn is a standby (or the

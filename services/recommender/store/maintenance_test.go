@@ -1,0 +1,245 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/interceptors/breaker"
+	"github.com/breakwater/breakwater/interceptors/pgbreaker"
+	"github.com/breakwater/breakwater/internal/database"
+	"github.com/breakwater/breakwater/internal/pgtest"
+	"github.com/breakwater/breakwater/services/recommender/migrations"
+	"github.com/breakwater/breakwater/services/recommender/store"
+)
+
+const dbName = "postgres/recommender"
+
+// breakerStore is a migrated store over url behind both database breakers
+// (real clock), with its breaker set.
+func breakerStore(t *testing.T, url string) (*store.Store, *breaker.Set) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := database.Open(ctx, url, "recommender", database.WithConnectTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := database.Migrate(ctx, pool, "recommender", migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	set := breaker.NewSet()
+	t.Cleanup(func() { _ = set.Close() })
+	db := pgbreaker.New(pool, set, pgbreaker.WithName(dbName))
+	st := store.New(db, store.WithWriter(db.Writer()))
+	if _, err := st.CreateProduct(ctx, product("B000000001")); err != nil {
+		t.Fatal(err)
+	}
+	return st, set
+}
+
+func review(n int) *recommenderv1.Review {
+	return &recommenderv1.Review{Asin: "B000000001", ReviewerId: fmt.Sprintf("R%d", n), Overall: 4, Summary: "ok"}
+}
+
+func state(t *testing.T, set *breaker.Set, name string) breaker.State {
+	t.Helper()
+	b, ok := set.Get(name)
+	if !ok {
+		t.Fatalf("no breaker %s", name)
+	}
+	return b.State()
+}
+
+// setReadOnly switches the whole server as an operator does for maintenance
+// and waits until a new session sees the new default: by then the
+// postmaster has signalled every backend, and each applies the reload
+// before its next command.
+func setReadOnly(t *testing.T, admin *pgx.Conn, url string, on bool) {
+	t.Helper()
+	ctx := context.Background()
+	want := map[bool]string{true: "on", false: "off"}[on]
+	if _, err := admin.Exec(ctx, "ALTER SYSTEM SET default_transaction_read_only = "+want); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = conn.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&got)
+		conn.Close(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == want {
+			return
+		}
+	}
+}
+
+// readOnlyStatus checks that err is the fast refusal of a write to a
+// read-only database: UNAVAILABLE, ErrorInfo DATABASE_READ_ONLY, RetryInfo.
+func readOnlyStatus(err error) error {
+	st, ok := status.FromError(err)
+	if !ok || st.Code() != codes.Unavailable {
+		return fmt.Errorf("%v: want UNAVAILABLE", err)
+	}
+	var reason string
+	var retry bool
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.ErrorInfo:
+			reason = d.GetReason()
+		case *errdetails.RetryInfo:
+			retry = d.GetRetryDelay().AsDuration() > 0
+		}
+	}
+	if reason != pgbreaker.ReasonReadOnly || !retry {
+		return fmt.Errorf("%v: reason %q, RetryInfo %v; want %s and a RetryInfo", err, reason, retry, pgbreaker.ReasonReadOnly)
+	}
+	return nil
+}
+
+type outcome struct {
+	write      bool
+	start, end time.Time
+	err        error
+}
+
+// TestReadOnlySwitch: under mixed load, a server switched read-only
+// (ALTER SYSTEM + reload, as for maintenance) keeps answering every read,
+// while writes fail fast as UNAVAILABLE with the read-only reason and a
+// RetryInfo and only the write breaker opens; switched back, writes succeed
+// again within a second.
+func TestReadOnlySwitch(t *testing.T) {
+	srv := pgtest.Start(t)
+	url := srv.NewDatabase(t)
+	st, set := breakerStore(t, url)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, srv.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+
+	var (
+		mu       sync.Mutex
+		outcomes []outcome
+		writesOK atomic.Int64
+		refused  atomic.Int64
+		stop     = make(chan struct{})
+		wg       sync.WaitGroup
+	)
+	record := func(o outcome) {
+		mu.Lock()
+		outcomes = append(outcomes, o)
+		mu.Unlock()
+	}
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				o := outcome{write: w%2 == 0, start: time.Now()}
+				if o.write {
+					_, o.err = st.CreateReview(ctx, review(w*1_000_000+i), fmt.Sprintf("rs-%d-%d", w, i))
+					switch {
+					case o.err == nil:
+						writesOK.Add(1)
+					case pgbreaker.IsReadOnly(o.err):
+						refused.Add(1)
+					}
+				} else {
+					_, o.err = st.GetProduct(ctx, "B000000001")
+				}
+				o.end = time.Now()
+				record(o)
+			}
+		})
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if ctx.Err() != nil {
+				t.Fatalf("waiting for %s: %v", what, ctx.Err())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+
+	waitFor("writes", func() bool { return writesOK.Load() >= 20 })
+	setReadOnly(t, admin, url, true)
+	on := time.Now()
+	waitFor("a refused write", func() bool { return refused.Load() > 0 })
+	firstRefusal := refused.Load()
+	// Long enough for the write breaker to open and for several write
+	// checks to find the server still read-only.
+	waitFor("the write breaker to open", func() bool { return state(t, set, dbName+pgbreaker.WriteSuffix) == breaker.StateOpen })
+	waitFor("more refusals", func() bool { return refused.Load() >= firstRefusal+50 && time.Since(on) > 5*pgbreaker.WriteCheckInterval })
+	if s := state(t, set, dbName); s != breaker.StateClosed {
+		t.Errorf("reads breaker %v while only writes were refused; want closed", s)
+	}
+	setReadOnly(t, admin, url, false)
+	off := time.Now()
+	okAtOff := writesOK.Load()
+	waitFor("writes again", func() bool { return writesOK.Load() >= okAtOff+20 })
+	close(stop)
+	wg.Wait()
+
+	var reads, roWrites int
+	var slowestRefusal time.Duration
+	var firstOK time.Time
+	for _, o := range outcomes {
+		if !o.write {
+			reads++
+			if o.err != nil {
+				t.Errorf("read at %v: %v; every read must be answered", o.start.Sub(on), o.err)
+			}
+			continue
+		}
+		switch {
+		case o.start.After(on) && o.end.Before(off) && o.err == nil:
+			// Only a write in flight across the switch may still succeed.
+			if o.start.Sub(on) > time.Second {
+				t.Errorf("write started %v into the read-only spell succeeded", o.start.Sub(on))
+			}
+		case o.start.After(on) && o.end.Before(off):
+			roWrites++
+			if err := readOnlyStatus(o.err); err != nil {
+				t.Errorf("write during read-only: %v", err)
+			}
+			slowestRefusal = max(slowestRefusal, o.end.Sub(o.start))
+		case o.start.After(off) && o.err == nil && (firstOK.IsZero() || o.end.Before(firstOK)):
+			firstOK = o.end
+		}
+	}
+	for _, o := range outcomes {
+		if o.write && !firstOK.IsZero() && o.start.After(firstOK) && o.err != nil {
+			t.Errorf("write after writes resumed: %v", o.err)
+		}
+	}
+	resumed := firstOK.Sub(off)
+	t.Logf("%d reads, all answered; %d writes refused while read-only (slowest %v); writes resumed %v after the switch back",
+		reads, roWrites, slowestRefusal, resumed)
+	if firstOK.IsZero() || resumed > time.Second {
+		t.Errorf("writes resumed %v after the switch back; want within a second", resumed)
+	}
+}
