@@ -1,0 +1,243 @@
+package pgbreaker_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/breakwater/breakwater/interceptors/breaker"
+	"github.com/breakwater/breakwater/interceptors/pgbreaker"
+	"github.com/breakwater/breakwater/internal/pgtest"
+)
+
+func readOnlyReason(err error) string {
+	for _, d := range status.Convert(err).Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			return info.GetReason()
+		}
+	}
+	return ""
+}
+
+// TestWritesJudgedApart: on a database whose sessions are read-only, writes
+// through the writes view fail as *ReadOnlyError (UNAVAILABLE,
+// DATABASE_READ_ONLY) and open the write breaker alone; its rejections say
+// read-only too; reads go on. A write sent through the reads view is
+// refused the same way but does not count against reads. Once the database
+// takes writes again, the write check resumes them without waiting for the
+// breaker's open timeout (which, on the mock clock, never passes).
+func TestWritesJudgedApart(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Shared(t).NewDatabase(t)
+	admin := connect(t, url)
+	mustExec(t, admin, "CREATE TABLE t (id int)")
+	name := strings.TrimPrefix(url[strings.LastIndex(url, "/"):], "/")
+	name = name[:strings.IndexByte(name+"?", '?')]
+	mustExec(t, admin, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET default_transaction_read_only = on")
+	pool := newPool(t, url) // connects after the ALTER: every session is read-only
+	reads, _ := newDB(t, pool)
+	writes := reads.Writer()
+	ctx := context.Background()
+
+	if writes.Reader() != reads || !writes.IsWriter() || reads.IsWriter() {
+		t.Fatal("views do not link")
+	}
+	if writes.Breaker().Name() != reads.Breaker().Name()+pgbreaker.WriteSuffix {
+		t.Fatalf("write breaker %q", writes.Breaker().Name())
+	}
+	// Unmarked, a write is refused but reads do not pay for it.
+	_, err := reads.Exec(ctx, "INSERT INTO t VALUES (1)")
+	if !pgbreaker.IsReadOnly(err) || reads.Breaker().Snapshot().Neutral != 1 {
+		t.Fatalf("write through the reads view: %v, %+v", err, reads.Breaker().Snapshot())
+	}
+	for i := range tripAfter {
+		_, err := writes.Exec(ctx, "INSERT INTO t VALUES (1)")
+		var ro *pgbreaker.ReadOnlyError
+		if !errors.As(err, &ro) || status.Code(err) != codes.Unavailable || readOnlyReason(err) != pgbreaker.ReasonReadOnly {
+			t.Fatalf("write %d: %v (%v, %q), want a *ReadOnlyError as UNAVAILABLE", i, err, status.Code(err), readOnlyReason(err))
+		}
+	}
+	if s := writes.Breaker().State(); s != breaker.StateOpen {
+		t.Fatalf("write breaker %v after %d refusals, want open", s, tripAfter)
+	}
+	_, err = writes.Exec(ctx, "INSERT INTO t VALUES (1)")
+	if !errors.Is(err, breaker.ErrOpen) || readOnlyReason(err) != pgbreaker.ReasonReadOnly {
+		t.Fatalf("rejected write: %v (%q), want the rejection as read-only", err, readOnlyReason(err))
+	}
+	var n int
+	if err := reads.QueryRow(ctx, "SELECT count(*) FROM t").Scan(&n); err != nil {
+		t.Fatalf("read while writes are refused: %v", err)
+	}
+	if s := reads.Breaker().State(); s != breaker.StateClosed {
+		t.Fatalf("reads breaker %v, want closed", s)
+	}
+
+	// Back to read-write; the pool's sessions are replaced to see it.
+	mustExec(t, admin, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" RESET default_transaction_read_only")
+	pool.Reset()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := writes.Exec(ctx, "INSERT INTO t VALUES (2)")
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, breaker.ErrOpen) || time.Now().After(deadline) {
+			t.Fatalf("write after the switch back: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond) // the write check runs once per interval
+	}
+	if s := writes.Breaker().State(); s != breaker.StateClosed {
+		t.Errorf("write breaker %v after the write check, want closed", s)
+	}
+}
+
+// TestTransactionIsOneCall: BeginTx … Commit is one success, however many
+// statements; a statement that loses the connection (57P01, the server
+// terminating the session) makes the transaction one failure, though
+// Rollback itself has nothing to report, and the connection is not reused.
+func TestTransactionIsOneCall(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t, pgtest.Shared(t).NewDatabase(t))
+	db, _ := newDB(t, pool)
+	ctx := context.Background()
+
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := tx.Exec(ctx, "SELECT 1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(ctx); !errors.Is(err, pgx.ErrTxClosed) {
+		t.Errorf("rollback after commit: %v, want ErrTxClosed", err)
+	}
+	if s := db.Breaker().Snapshot(); s.Successes != 1 || s.Failures != 0 {
+		t.Fatalf("after one transaction: %d successes, %d failures; want 1, 0", s.Successes, s.Failures)
+	}
+
+	tx, err = db.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pid int
+	if err := tx.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, "SELECT pg_terminate_backend(pg_backend_pid())")
+	if err == nil {
+		t.Fatal("terminated session answered")
+	}
+	_ = tx.Rollback(ctx)
+	if s := db.Breaker().Snapshot(); s.Successes != 1 || s.Failures != 1 {
+		t.Fatalf("after a terminated transaction: %d successes, %d failures; want 1, 1", s.Successes, s.Failures)
+	}
+	var again int
+	if err := db.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&again); err != nil || again == pid {
+		t.Errorf("next call on backend %d (%v); want a new connection, not %d", again, err, pid)
+	}
+}
+
+// TestBatchAndCopyAreOneCallEach: SendBatch is recorded at Close, CopyFrom
+// when it returns; a rejection reaches the batch's every method.
+func TestBatchAndCopyAreOneCallEach(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Shared(t).NewDatabase(t)
+	mustExec(t, connect(t, url), "CREATE TABLE t (id int PRIMARY KEY)")
+	db, _ := newDB(t, newPool(t, url))
+	w := db.Writer()
+	ctx := context.Background()
+
+	n, err := w.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id"}, pgx.CopyFromRows([][]any{{1}, {2}, {3}}))
+	if err != nil || n != 3 {
+		t.Fatalf("copy: %d, %v", n, err)
+	}
+	b := &pgx.Batch{}
+	b.Queue("INSERT INTO t VALUES (4)")
+	var count int
+	b.Queue("SELECT count(*) FROM t").QueryRow(func(r pgx.Row) error { return r.Scan(&count) })
+	br := w.SendBatch(ctx, b)
+	if s := w.Breaker().Snapshot(); s.Successes != 1 {
+		t.Fatalf("batch recorded before Close: %+v", s)
+	}
+	if err := br.Close(); err != nil || count != 4 {
+		t.Fatalf("batch: %v, count %d", err, count)
+	}
+	if s := w.Breaker().Snapshot(); s.Successes != 2 || s.Failures != 0 {
+		t.Fatalf("after copy and batch: %d successes, %d failures; want 2, 0", s.Successes, s.Failures)
+	}
+
+	w.Breaker().SetMode(breaker.ModeForcedOpen)
+	br = w.SendBatch(ctx, b)
+	_, execErr := br.Exec()
+	if !errors.Is(execErr, breaker.ErrOpen) || !errors.Is(br.Close(), breaker.ErrOpen) {
+		t.Errorf("batch while open: %v", execErr)
+	}
+	if _, err := w.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"id"}, pgx.CopyFromRows(nil)); !errors.Is(err, breaker.ErrOpen) {
+		t.Errorf("copy while open: %v", err)
+	}
+	if _, err := w.Begin(ctx); !errors.Is(err, breaker.ErrOpen) {
+		t.Errorf("begin while open: %v", err)
+	}
+	if db.Stat().AcquireCount() != 2 {
+		t.Errorf("acquires = %d; want 2 (copy, batch, and none for rejections)", db.Stat().AcquireCount())
+	}
+}
+
+// TestPoolCollector: the pool's figures reach a registry.
+func TestPoolCollector(t *testing.T) {
+	t.Parallel()
+	db, _ := newDB(t, newPool(t, pgtest.Shared(t).NewDatabase(t)))
+	if err := ping(db); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(pgbreaker.NewPoolCollector(db))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName()
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "state" || l.GetName() == "reason" {
+					key += "/" + l.GetValue()
+				}
+			}
+			got[key] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	for key, want := range map[string]float64{
+		"breakwater_db_pool_acquires_total":          1,
+		"breakwater_db_pool_connections/idle":        1,
+		"breakwater_db_pool_connections/acquired":    0,
+		"breakwater_db_pool_max_connections":         2,
+		"breakwater_db_pool_new_connections_total":   1,
+		"breakwater_db_admission_limit":              2,
+		"breakwater_db_admission_calls/waiting":      0,
+		"breakwater_db_admission_shed_total":         0,
+		"breakwater_db_pool_empty_acquires_total":    1,
+		"breakwater_db_pool_canceled_acquires_total": 0,
+	} {
+		if v, ok := got[key]; !ok || v != want {
+			t.Errorf("%s = %v (present %v), want %v", key, v, ok, want)
+		}
+	}
+	if got["breakwater_db_pool_acquire_duration_seconds_total"] <= 0 {
+		t.Error("no acquire time")
+	}
+}
