@@ -551,6 +551,18 @@ type trackedTx struct {
 	first error
 }
 
+// bound gives a statement the transaction's deadline (the breaker's, set
+// at BeginTx) when it is earlier than ctx's: the whole transaction is one
+// call under one deadline, whatever contexts its statements are given.
+func (t *trackedTx) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if dl, ok := t.ctx.Deadline(); ok {
+		if cur, ok := ctx.Deadline(); !ok || dl.Before(cur) {
+			return context.WithDeadline(ctx, dl)
+		}
+	}
+	return ctx, func() {}
+}
+
 func (t *trackedTx) note(err error) error {
 	if err != nil && t.first == nil && t.call.db.b.Settings().Outcome(err) != breaker.Success {
 		t.first = err
@@ -559,35 +571,45 @@ func (t *trackedTx) note(err error) error {
 }
 
 func (t *trackedTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	tag, err := t.Tx.Exec(ctx, sql, args...)
 	return tag, t.note(err)
 }
 
 func (t *trackedTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	ctx, cancel := t.bound(ctx)
 	rows, err := t.Tx.Query(ctx, sql, args...)
 	if err != nil {
+		cancel()
 		return rows, t.note(err)
 	}
-	return &txRows{Rows: rows, tx: t}, nil
+	return &txRows{Rows: rows, tx: t, cancel: cancel}, nil
 }
 
 func (t *trackedTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return txRow{row: t.Tx.QueryRow(ctx, sql, args...), tx: t}
+	ctx, cancel := t.bound(ctx)
+	return txRow{row: t.Tx.QueryRow(ctx, sql, args...), tx: t, cancel: cancel}
 }
 
 func (t *trackedTx) CopyFrom(ctx context.Context, tableName pgx.Identifier, columnNames []string, rowSrc pgx.CopyFromSource) (int64, error) {
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	n, err := t.Tx.CopyFrom(ctx, tableName, columnNames, rowSrc)
 	return n, t.note(err)
 }
 
 func (t *trackedTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	return &txBatch{BatchResults: t.Tx.SendBatch(ctx, b), tx: t}
+	ctx, cancel := t.bound(ctx)
+	return &txBatch{BatchResults: t.Tx.SendBatch(ctx, b), tx: t, cancel: cancel}
 }
 
 func (t *trackedTx) Commit(ctx context.Context) error {
 	if t.ended {
 		return pgx.ErrTxClosed // as pgx does after Commit or Rollback
 	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	err := t.Tx.Commit(ctx)
 	return t.finish(err)
 }
@@ -596,6 +618,8 @@ func (t *trackedTx) Rollback(ctx context.Context) error {
 	if t.ended {
 		return pgx.ErrTxClosed // as pgx does after Commit or Rollback
 	}
+	ctx, cancel := t.bound(ctx)
+	defer cancel()
 	err := t.Tx.Rollback(ctx)
 	return t.finish(err)
 }
@@ -621,12 +645,14 @@ func (t *trackedTx) finish(err error) error {
 
 type txRows struct {
 	pgx.Rows
-	tx *trackedTx
+	tx     *trackedTx
+	cancel context.CancelFunc
 }
 
 func (r *txRows) Close() {
 	r.Rows.Close()
 	r.tx.note(r.Rows.Err())
+	r.cancel()
 }
 
 func (r *txRows) Next() bool {
@@ -634,19 +660,25 @@ func (r *txRows) Next() bool {
 		return true
 	}
 	r.tx.note(r.Rows.Err())
+	r.cancel()
 	return false
 }
 
 type txRow struct {
-	row pgx.Row
-	tx  *trackedTx
+	row    pgx.Row
+	tx     *trackedTx
+	cancel context.CancelFunc
 }
 
-func (r txRow) Scan(dest ...any) error { return r.tx.note(r.row.Scan(dest...)) }
+func (r txRow) Scan(dest ...any) error {
+	defer r.cancel()
+	return r.tx.note(r.row.Scan(dest...))
+}
 
 type txBatch struct {
 	pgx.BatchResults
-	tx *trackedTx
+	tx     *trackedTx
+	cancel context.CancelFunc
 }
 
 func (b *txBatch) Exec() (pgconn.CommandTag, error) {
@@ -654,7 +686,10 @@ func (b *txBatch) Exec() (pgconn.CommandTag, error) {
 	return tag, b.tx.note(err)
 }
 
-func (b *txBatch) Close() error { return b.tx.note(b.BatchResults.Close()) }
+func (b *txBatch) Close() error {
+	defer b.cancel()
+	return b.tx.note(b.BatchResults.Close())
+}
 
 func (b *txBatch) Tx() pgx.Tx { return nil } // a batch in a transaction begins none
 

@@ -241,3 +241,26 @@ func TestPoolCollector(t *testing.T) {
 		t.Error("no acquire time")
 	}
 }
+
+// TestTransactionHasTheBreakersDeadline: a statement of a BeginTx
+// transaction, given a context without a deadline, is still cut at the
+// breaker's timeout, and the transaction is one failure: a database that
+// hangs inside a transaction trips the breaker like one that hangs on a
+// single statement.
+func TestTransactionHasTheBreakersDeadline(t *testing.T) {
+	t.Parallel()
+	db, _ := newDB(t, newPool(t, pgtest.Shared(t).NewDatabase(t)), pgbreaker.WithTimeout(200*time.Millisecond))
+	ctx := context.Background()
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tx.Exec(ctx, "SELECT pg_sleep(30)")
+	if err == nil {
+		t.Fatal("a 30 s statement finished inside a 200 ms transaction")
+	}
+	_ = tx.Rollback(ctx)
+	if s := db.Breaker().Snapshot(); s.Failures != 1 || s.Successes != 0 {
+		t.Errorf("hung transaction: %d failures, %d successes; want 1, 0 (%v)", s.Failures, s.Successes, err)
+	}
+}
