@@ -32,7 +32,8 @@
 // [Classify]. A store sends what may write (INSERT, UPDATE, DELETE, DDL,
 // SELECT … FOR UPDATE) through the writes view and the rest through the
 // reads view; both stores of this repository take the writes view as an
-// option (WithWriter).
+// option (WithWriter). [WithReadPool] puts the reads view on a pool of its
+// own, such as a hot standby's, so reads go on while the primary is away.
 //
 // The split is for a database that refuses writes and still answers reads:
 // default_transaction_read_only switched on for maintenance, a hot standby,

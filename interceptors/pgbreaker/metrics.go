@@ -6,7 +6,8 @@ import (
 
 // PoolCollector is a prometheus.Collector of a [DB]'s pool statistics
 // (pgxpool's Stat) and admission figures, read at each scrape. Every metric
-// has the label pool, the name of the DB's reads breaker:
+// has the label pool: the name of the DB's reads breaker, and with
+// [WithReadPool] also the write breaker's name for the writes' pool:
 //
 //	breakwater_db_pool_connections{state="acquired"|"idle"|"constructing"}  gauge
 //	breakwater_db_pool_max_connections                                       gauge
@@ -72,24 +73,31 @@ func (c *PoolCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
 	for _, db := range c.dbs {
-		name := db.Reader().Breaker().Name()
-		st := db.Stat()
-		gauge(c.conns, float64(st.AcquiredConns()), name, "acquired")
-		gauge(c.conns, float64(st.IdleConns()), name, "idle")
-		gauge(c.conns, float64(st.ConstructingConns()), name, "constructing")
-		gauge(c.maxConns, float64(st.MaxConns()), name)
-		counter(c.acquires, float64(st.AcquireCount()), name)
-		counter(c.acquireSeconds, st.AcquireDuration().Seconds(), name)
-		counter(c.emptyAcquires, float64(st.EmptyAcquireCount()), name)
-		counter(c.emptyWait, st.EmptyAcquireWaitTime().Seconds(), name)
-		counter(c.canceled, float64(st.CanceledAcquireCount()), name)
-		counter(c.newConns, float64(st.NewConnsCount()), name)
-		counter(c.destroyed, float64(st.MaxLifetimeDestroyCount()), name, "max_lifetime")
-		counter(c.destroyed, float64(st.MaxIdleDestroyCount()), name, "max_idle")
-		a := db.Admission()
-		gauge(c.admissionCalls, float64(a.Running()), name, "running")
-		gauge(c.admissionCalls, float64(a.Waiting()), name, "waiting")
-		gauge(c.admissionLimit, float64(a.Limit()), name)
-		counter(c.shed, float64(a.Shed()), name)
+		c.collect(ch, db.Reader(), gauge, counter)
+		if w := db.Writer(); w.pool != db.Reader().pool {
+			c.collect(ch, w, gauge, counter)
+		}
 	}
+}
+
+func (c *PoolCollector) collect(ch chan<- prometheus.Metric, db *DB, gauge, counter func(*prometheus.Desc, float64, ...string)) {
+	name := db.Breaker().Name()
+	st := db.Stat()
+	gauge(c.conns, float64(st.AcquiredConns()), name, "acquired")
+	gauge(c.conns, float64(st.IdleConns()), name, "idle")
+	gauge(c.conns, float64(st.ConstructingConns()), name, "constructing")
+	gauge(c.maxConns, float64(st.MaxConns()), name)
+	counter(c.acquires, float64(st.AcquireCount()), name)
+	counter(c.acquireSeconds, st.AcquireDuration().Seconds(), name)
+	counter(c.emptyAcquires, float64(st.EmptyAcquireCount()), name)
+	counter(c.emptyWait, st.EmptyAcquireWaitTime().Seconds(), name)
+	counter(c.canceled, float64(st.CanceledAcquireCount()), name)
+	counter(c.newConns, float64(st.NewConnsCount()), name)
+	counter(c.destroyed, float64(st.MaxLifetimeDestroyCount()), name, "max_lifetime")
+	counter(c.destroyed, float64(st.MaxIdleDestroyCount()), name, "max_idle")
+	a := db.Admission()
+	gauge(c.admissionCalls, float64(a.Running()), name, "running")
+	gauge(c.admissionCalls, float64(a.Waiting()), name, "waiting")
+	gauge(c.admissionLimit, float64(a.Limit()), name)
+	counter(c.shed, float64(a.Shed()), name)
 }

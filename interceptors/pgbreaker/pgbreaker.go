@@ -34,7 +34,8 @@ const WriteSuffix = "/write"
 // is safe for concurrent use.
 //
 // A DB is one of two views of the same pool, which share the pool and its
-// admission but not their breaker: the reads view that [New] returns, and
+// admission (unless [WithReadPool] gives reads a pool of their own) but not
+// their breaker: the reads view that [New] returns, and
 // the writes view that [DB.Writer] returns. Reads and writes are judged
 // apart so that a database that refuses writes (read-only, a standby, a
 // fail-over under way) fails the writes alone while reads go on being
@@ -92,14 +93,19 @@ func New(pool *pgxpool.Pool, set *breaker.Set, opts ...Option) *DB {
 		admit = NewAdmission(int(pool.Config().MaxConns), 0, 0)
 	}
 	v := &views{}
-	v.reads = &DB{pool: pool, admit: admit, views: v,
+	readPool, readAdmit := pool, admit
+	if o.readPool != nil {
+		readPool = o.readPool
+		readAdmit = NewAdmission(int(readPool.Config().MaxConns), 0, 0)
+	}
+	v.reads = &DB{pool: readPool, admit: readAdmit, views: v,
 		b: set.Breaker(o.name, breakerOpts(ClassifyRead, nil)...)}
 	v.writes = &DB{pool: pool, admit: admit, views: v, write: true,
 		b: set.Breaker(o.name+WriteSuffix, breakerOpts(Classify, o.writes)...)}
 	if !o.noProber {
 		// Pings go to the pool directly: they are the breaker's probes, not
 		// calls to admit or count twice.
-		v.reads.b.SetProber(func(ctx context.Context) error { return pool.Ping(ctx) }, breaker.ProbeCloses)
+		v.reads.b.SetProber(func(ctx context.Context) error { return readPool.Ping(ctx) }, breaker.ProbeCloses)
 	}
 	return v.reads
 }
@@ -123,11 +129,12 @@ func (db *DB) Admission() *Admission { return db.admit }
 // Breaker returns the view's breaker, for health checks and admin pages.
 func (db *DB) Breaker() *breaker.Breaker { return db.b }
 
-// Pool returns the wrapped pool. Calls made on it directly bypass the
+// Pool returns the view's pool: the one given to [New], or for the reads
+// view the one given to [WithReadPool]. Calls made on it directly bypass the
 // breakers; migrations at start-up are the expected use.
 func (db *DB) Pool() *pgxpool.Pool { return db.pool }
 
-// Stat returns the pool's statistics (no database call, no breaker).
+// Stat returns the view's pool's statistics (no database call, no breaker).
 func (db *DB) Stat() *pgxpool.Stat { return db.pool.Stat() }
 
 // Exec runs sql through the view's breaker. A rejection returns the

@@ -264,3 +264,43 @@ func TestTransactionHasTheBreakersDeadline(t *testing.T) {
 		t.Errorf("hung transaction: %d failures, %d successes; want 1, 0 (%v)", s.Failures, s.Successes, err)
 	}
 }
+
+// TestReadPool: with WithReadPool, reads run on their own pool and
+// admission, writes on the main one, and the collector reports both pools.
+func TestReadPool(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Shared(t).NewDatabase(t)
+	main, reads := newPool(t, url), newPool(t, url, 3)
+	db, _ := newDB(t, main, pgbreaker.WithReadPool(reads))
+	if db.Pool() != reads || db.Writer().Pool() != main || db.Admission() == db.Writer().Admission() || db.Admission().Limit() != 3 {
+		t.Fatal("reads view not on the read pool with its own admission")
+	}
+	if err := ping(db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Writer().Exec(context.Background(), "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	if reads.Stat().AcquireCount() != 1 || main.Stat().AcquireCount() != 1 {
+		t.Errorf("acquires: reads %d, main %d; want 1 each", reads.Stat().AcquireCount(), main.Stat().AcquireCount())
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(pgbreaker.NewPoolCollector(db))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pools := map[string]bool{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "pool" {
+					pools[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	if r, w := db.Breaker().Name(), db.Writer().Breaker().Name(); len(pools) != 2 || !pools[r] || !pools[w] {
+		t.Errorf("pools in metrics: %v; want %s and %s", pools, r, w)
+	}
+}

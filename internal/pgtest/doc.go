@@ -64,9 +64,9 @@
 //
 // [StartReplicated] starts a primary and a hot standby made from it with
 // pg_basebackup, streaming synchronously: the primary runs with
-// synchronous_commit on and synchronous_standby_names naming the standby's
-// application_name ([StandbyName]), so a commit a client saw acknowledged is
-// flushed on both. [Replicated.NewDatabase] returns a URL naming both
+// synchronous_commit = remote_apply and synchronous_standby_names naming the
+// standby's application_name ([StandbyName]), so a commit a client saw
+// acknowledged is on both, and visible on the standby. [Replicated.NewDatabase] returns a URL naming both
 // servers with target_session_attrs=read-write. A fail-over test kills the
 // primary ([Server.Kill]) and promotes the standby ([Server.Promote], which
 // runs pg_promote and waits until it is done). Making the pair takes a

@@ -22,9 +22,10 @@ const StandbyName = "pgtest_standby"
 
 // Replicated is a primary and a hot standby that streams from it
 // synchronously: the primary acknowledges a commit only once the standby has
-// flushed it (synchronous_commit on, synchronous_standby_names naming the
-// standby), so a commit a client saw succeed survives the primary's death
-// and a promotion of the standby.
+// applied it (synchronous_commit = remote_apply, synchronous_standby_names
+// naming the standby), so a commit a client saw succeed survives the
+// primary's death and a promotion of the standby, and is visible to the
+// standby's readers as soon as it is acknowledged.
 type Replicated struct {
 	Primary *Server
 	Standby *Server
@@ -42,10 +43,10 @@ func StartReplicated(tb testing.TB, opts ...Option) *Replicated {
 	if os.Getenv(envURL) != "" {
 		tb.Skip("pgtest: replication needs private servers; TEST_DATABASE_URL is set")
 	}
-	// Commits must wait for the standby: pgtest's default is off.
-	primary := Start(tb, append(opts, WithSetting("synchronous_commit", "on"))...)
+	// Commits must wait for the standby to apply them: pgtest's default is off.
+	primary := Start(tb, append(opts, WithSetting("synchronous_commit", "remote_apply"))...)
 	standby, err := newStandby(primary, newConfig(append(opts,
-		WithSetting("synchronous_commit", "on"),
+		WithSetting("synchronous_commit", "remote_apply"),
 		WithSetting("primary_conninfo", fmt.Sprintf("host=127.0.0.1 port=%d user=postgres application_name=%s", primary.port, StandbyName)),
 	)))
 	if err != nil {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,8 +26,9 @@ import (
 const dbName = "postgres/recommender"
 
 // breakerStore is a migrated store over url behind both database breakers
-// (real clock), with its breaker set.
-func breakerStore(t *testing.T, url string) (*store.Store, *breaker.Set) {
+// (real clock), with its breaker set and DB; with readURL, reads go there
+// (pgbreaker.WithReadPool).
+func breakerStore(t *testing.T, url string, readURL ...string) (*store.Store, *breaker.Set, *pgbreaker.DB) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := database.Open(ctx, url, "recommender", database.WithConnectTimeout(time.Second))
@@ -39,12 +41,21 @@ func breakerStore(t *testing.T, url string) (*store.Store, *breaker.Set) {
 	}
 	set := breaker.NewSet()
 	t.Cleanup(func() { _ = set.Close() })
-	db := pgbreaker.New(pool, set, pgbreaker.WithName(dbName))
+	opts := []pgbreaker.Option{pgbreaker.WithName(dbName)}
+	if len(readURL) > 0 {
+		readPool, err := database.Open(ctx, readURL[0], "recommender", database.WithConnectTimeout(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(readPool.Close)
+		opts = append(opts, pgbreaker.WithReadPool(readPool))
+	}
+	db := pgbreaker.New(pool, set, opts...)
 	st := store.New(db, store.WithWriter(db.Writer()))
 	if _, err := st.CreateProduct(ctx, product("B000000001")); err != nil {
 		t.Fatal(err)
 	}
-	return st, set
+	return st, set, db
 }
 
 func review(n int) *recommenderv1.Review {
@@ -128,7 +139,7 @@ type outcome struct {
 func TestReadOnlySwitch(t *testing.T) {
 	srv := pgtest.Start(t)
 	url := srv.NewDatabase(t)
-	st, set := breakerStore(t, url)
+	st, set, _ := breakerStore(t, url)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, srv.URL())
@@ -252,11 +263,17 @@ func TestReadOnlySwitch(t *testing.T) {
 // naming both servers with target_session_attrs=read-write, finds the new
 // primary: writes resume within two seconds of the promotion, and every
 // acknowledged review is there exactly once, with the id it was
-// acknowledged with.
+// acknowledged with. Reads, on a read pool that prefers the standby
+// (RECOMMENDER_DATABASE_READ_URL's use), are all answered throughout.
 func TestFailover(t *testing.T) {
 	r := pgtest.StartReplicated(t)
 	url := r.NewDatabase(t)
-	st, _ := breakerStore(t, url)
+	readURL := strings.Replace(url, "target_session_attrs=read-write", "target_session_attrs=prefer-standby", 1)
+	st, _, db := breakerStore(t, url, readURL)
+	var standby bool
+	if err := db.QueryRow(context.Background(), "SELECT pg_is_in_recovery()").Scan(&standby); err != nil || !standby {
+		t.Fatalf("reads view on a standby: %v, %v; want true", standby, err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -271,6 +288,25 @@ func TestFailover(t *testing.T) {
 		stop   = make(chan struct{})
 		wg     sync.WaitGroup
 	)
+	var reads, readErrors, outageReads atomic.Int64
+	var outage atomic.Bool
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			during := outage.Load()
+			if _, err := st.GetProduct(ctx, "B000000001"); err != nil {
+				readErrors.Add(1)
+				t.Errorf("read during the fail-over: %v", err)
+			} else if during && outage.Load() {
+				outageReads.Add(1)
+			}
+			reads.Add(1)
+		}
+	})
 	for w := range 4 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
@@ -319,12 +355,14 @@ func TestFailover(t *testing.T) {
 
 	waitFor("writes", func() bool { return acked() >= 50 })
 	r.Primary.Kill(t)
-	waitFor("writes to fail", func() bool { return failed.Load() >= 10 })
+	outage.Store(true)
+	waitFor("writes to fail and reads to go on", func() bool { return failed.Load() >= 10 && outageReads.Load() >= 5 })
 	ackedBefore := acked()
 	// Measured from the promotion's start: pg_promote returns up to 100ms
 	// after the standby is done, which would flatter the figure.
 	promoted := time.Now()
 	r.Standby.Promote(t)
+	outage.Store(false)
 	waitFor("writes on the new primary", func() bool { return acked() >= ackedBefore+50 })
 	close(stop)
 	wg.Wait()
@@ -335,8 +373,8 @@ func TestFailover(t *testing.T) {
 			resumed = a.at.Sub(promoted)
 		}
 	}
-	t.Logf("%d reviews acknowledged, %d attempts failed during the fail-over; first write on the new primary %v after the promotion",
-		len(acks), failed.Load(), resumed)
+	t.Logf("%d reviews acknowledged, %d attempts failed during the fail-over; first write on the new primary %v after the promotion; %d reads from the standby (%d with no primary), %d failed",
+		len(acks), failed.Load(), resumed, reads.Load(), outageReads.Load(), readErrors.Load())
 	if resumed < 0 || resumed > 2*time.Second {
 		t.Errorf("writes resumed %v after the promotion; want within 2s", resumed)
 	}
