@@ -48,6 +48,11 @@
 // a timeout) counts where it happened: a dead server fails both views'
 // calls and so opens both breakers.
 //
+// Operators force the breakers (breaker.v1.BreakerAdminService): forcing
+// the reads breaker open cuts the database off, writes included (a write
+// is then rejected by the reads breaker, under its name); forcing the
+// write breaker open cuts writes alone, as for planned maintenance.
+//
 // A breaker's open timeout is a guess; a database can be asked. When the
 // write breaker rejects a write and the last failed write met a read-only
 // or unreachable server, at most one caller per [WriteCheckInterval]

@@ -268,8 +268,9 @@ type call struct {
 // begin admits a call, in this order: a context already done is returned
 // as it is, nothing counted (the database never saw the call); then
 // admission, which sheds what does not fit with a *[ShedError], nothing
-// counted (waiting for a local slot is not the database's fault); then the
-// breaker, which may reject with its *breaker.OpenError (on the writes view
+// counted (waiting for a local slot is not the database's fault); for a
+// write, the reads breaker if an operator forced it open; then the
+// view's breaker, which may reject with its *breaker.OpenError (on the writes view
 // of a read-only database, wrapped in a *[ReadOnlyError]). The breaker's
 // clock starts only then, so the time judged is the database's alone:
 // acquiring a connection (and so connecting) is part of the call.
@@ -279,6 +280,18 @@ func (db *DB) begin(ctx context.Context) (*call, context.Context, error) {
 	}
 	if err := db.admit.acquire(ctx); err != nil {
 		return nil, ctx, err
+	}
+	if db.write {
+		// An operator who forced the reads breaker open cut the database
+		// off, writes too; the write breaker alone cuts only writes.
+		if r := db.views.reads.b; r.Mode() == breaker.ModeForcedOpen {
+			rp, err := r.Allow()
+			if err != nil {
+				db.admit.release()
+				return nil, ctx, err
+			}
+			rp.Release() // the mode changed meanwhile
+		}
 	}
 	p, err := db.b.Allow()
 	if err != nil && db.write {

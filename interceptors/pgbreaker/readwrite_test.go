@@ -304,3 +304,30 @@ func TestReadPool(t *testing.T) {
 		t.Errorf("pools in metrics: %v; want %s and %s", pools, r, w)
 	}
 }
+
+// TestForcedOpen: forcing the reads breaker open cuts writes too, rejected
+// under the reads breaker's name; forcing the write breaker open cuts
+// writes alone.
+func TestForcedOpen(t *testing.T) {
+	t.Parallel()
+	db, _ := newDB(t, newPool(t, pgtest.Shared(t).NewDatabase(t)))
+	w := db.Writer()
+	ctx := context.Background()
+
+	db.Breaker().SetMode(breaker.ModeForcedOpen)
+	_, err := w.Exec(ctx, "SELECT 1")
+	var open *breaker.OpenError
+	if !errors.As(err, &open) || open.Breaker != db.Breaker().Name() {
+		t.Errorf("write with the reads breaker forced open: %v; want its rejection", err)
+	}
+	db.Breaker().SetMode(breaker.ModeAuto)
+	db.Breaker().Reset()
+
+	w.Breaker().SetMode(breaker.ModeForcedOpen)
+	if _, err := w.Exec(ctx, "SELECT 1"); !errors.As(err, &open) || open.Breaker != w.Breaker().Name() {
+		t.Errorf("write with the write breaker forced open: %v; want its rejection", err)
+	}
+	if err := ping(db); err != nil {
+		t.Errorf("read with the write breaker forced open: %v", err)
+	}
+}
