@@ -53,7 +53,7 @@ type config struct {
 	// databaseReadURL, when set, is where reads go
 	// (RECOMMENDER_DATABASE_READ_URL): a hot standby.
 	databaseReadURL string
-	logger           *slog.Logger
+	logger          *slog.Logger
 }
 
 var defaults = serve.Defaults{GRPCAddr: ":8000", AdminAddr: ":9000"}
