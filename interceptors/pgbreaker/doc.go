@@ -53,16 +53,14 @@
 // is then rejected by the reads breaker, under its name); forcing the
 // write breaker open cuts writes alone, as for planned maintenance.
 //
-// A breaker's open timeout is a guess; a database can be asked. When the
-// write breaker rejects a write and the last failed write met a read-only
-// or unreachable server, at most one caller per [WriteCheckInterval]
-// (100ms) asks the database, for at most [WriteCheckTimeout], whether it
-// takes writes (SHOW transaction_read_only, on a pooled or new connection,
-// which with target_session_attrs=read-write reaches a newly promoted
-// primary). If it does, the write breaker is reset and writes resume at
-// once: within about 100ms of the switch back, or of a promotion, in this
-// repository's tests. A write breaker opened by slowness is left to its
-// own timing, and a forced mode to its operator.
+// Both breakers have a recovery prober (breaker.Breaker.SetProber; off
+// with [WithoutRecoveryProbe]): while open, the reads breaker pings its
+// pool, and the write breaker asks whether the database takes writes
+// (SHOW transaction_read_only, on a pooled or new connection, which with
+// target_session_attrs=read-write reaches a newly promoted primary; "on"
+// fails the probe as a 25006 would). Writes therefore resume within about
+// one probe interval of the switch back, or of a promotion (0.1–0.3 s in
+// this repository's tests), not after the breaker's open timeout.
 //
 // # Calls and outcomes
 //

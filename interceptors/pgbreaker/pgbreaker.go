@@ -3,7 +3,6 @@ package pgbreaker
 import (
 	"context"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -51,19 +50,14 @@ type DB struct {
 // views links the two views of one pool and holds what they share.
 type views struct {
 	reads, writes *DB
-	// cause is why the last write that failed did (a writeCause), cleared
-	// when one succeeds: while it is causeReadOnly, rejections of writes say
-	// so; the write check runs only for causeReadOnly and causeUnreachable.
+	// cause is why the last write that failed did, cleared when one
+	// succeeds: while it is causeReadOnly, rejections of writes say so.
 	cause atomic.Int32
 	// causeSeq counts the failed writes that set cause: a success clears
 	// cause only if no write failed since it began, so a write that was
 	// already under way when the server turned read-only, and succeeded,
 	// does not hide the refusals that came after it.
 	causeSeq atomic.Int64
-	// checkAt is when the next read-only check may run (Set clock
-	// nanoseconds of time.Now), checking whether one is running.
-	checkAt  atomic.Int64
-	checking atomic.Bool
 }
 
 // New wraps pool and returns the reads view. Its breaker is set's breaker
@@ -103,9 +97,10 @@ func New(pool *pgxpool.Pool, set *breaker.Set, opts ...Option) *DB {
 	v.writes = &DB{pool: pool, admit: admit, views: v, write: true,
 		b: set.Breaker(o.name+WriteSuffix, breakerOpts(Classify, o.writes)...)}
 	if !o.noProber {
-		// Pings go to the pool directly: they are the breaker's probes, not
-		// calls to admit or count twice.
+		// Probes go to the pools directly: they are the breakers' probes,
+		// not calls to admit or count twice.
 		v.reads.b.SetProber(func(ctx context.Context) error { return readPool.Ping(ctx) }, breaker.ProbeCloses)
+		v.writes.b.SetProber(writeProbe(pool), breaker.ProbeCloses)
 	}
 	return v.reads
 }
@@ -294,13 +289,8 @@ func (db *DB) begin(ctx context.Context) (*call, context.Context, error) {
 		}
 	}
 	p, err := db.b.Allow()
-	if err != nil && db.write {
-		if db.checkWrites(ctx) {
-			p, err = db.b.Allow()
-		}
-		if err != nil && db.views.cause.Load() == causeReadOnly {
-			err = newReadOnlyError(db.b.Name(), err)
-		}
+	if err != nil && db.write && db.views.cause.Load() == causeReadOnly {
+		err = newReadOnlyError(db.b.Name(), err)
 	}
 	if err != nil {
 		db.admit.release()
@@ -393,8 +383,6 @@ func (db *DB) noteResult(err error, seq int64) error {
 			}
 		case IsReadOnly(err):
 			set(causeReadOnly)
-		case unreachable(err):
-			set(causeUnreachable)
 		case Classify(err) == breaker.Failure:
 			set(causeOther)
 		}
@@ -407,55 +395,29 @@ func (db *DB) noteResult(err error, seq int64) error {
 
 // Causes of the last failed write.
 const (
-	causeNone        int32 = iota
-	causeReadOnly          // 25006: the server refuses writes
-	causeUnreachable       // the server is gone or going (see unreachable)
-	causeOther             // slow, out of resources, …: the breaker's own timing decides
+	causeNone     int32 = iota
+	causeReadOnly       // 25006: the server refuses writes
+	causeOther          // gone, slow, out of resources, …
 )
 
-// Bounds of the write check ([DB.Writer]; see "Reads and writes" in the
-// package documentation).
-const (
-	// WriteCheckInterval is the least time between two write checks.
-	WriteCheckInterval = 100 * time.Millisecond
-	// WriteCheckTimeout bounds one write check (and so the wait of the one
-	// rejected write that runs it): enough to connect and ask on a LAN.
-	WriteCheckTimeout = 250 * time.Millisecond
-)
-
-// checkWrites runs when the write breaker rejects a write and the last
-// failed write met a read-only or unreachable server (a slow one is left to
-// the breaker's own timing, which a quick SHOW would wrongly overrule): at most one
-// caller at a time and once per WriteCheckInterval asks the database
-// whether it takes writes again (SHOW transaction_read_only on a pooled
-// connection, which with target_session_attrs=read-write may be a new one
-// to a newly promoted primary), outside the breakers, within the caller's
-// admission slot and at most WriteCheckTimeout. If it does, the read-only
-// mark is cleared and the write breaker reset (unless an operator forced
-// its mode), and it returns true: the caller asks the breaker again. Writes
-// therefore resume within about WriteCheckInterval of the database taking
-// them again (a maintenance switch back, a promotion), not after the
-// breaker's open timeout, which only doubles while the outage lasts.
-func (db *DB) checkWrites(ctx context.Context) bool {
-	v := db.views
-	if c := v.cause.Load(); c != causeReadOnly && c != causeUnreachable {
-		return false // a slow database is left to the breaker's timing
+// writeProbe is the write breaker's recovery prober: it asks the database
+// whether it takes writes (SHOW transaction_read_only, on a pooled
+// connection or a new one, which with target_session_attrs=read-write
+// reaches a newly promoted primary). A server that answers "on" fails the
+// probe as a 25006 refusal would, so a database that is up but read-only
+// keeps the write breaker open while the reads breaker closes.
+func writeProbe(pool *pgxpool.Pool) breaker.Prober {
+	return func(ctx context.Context) error {
+		var ro string
+		if err := pool.QueryRow(ctx, "SHOW transaction_read_only").Scan(&ro); err != nil {
+			return err
+		}
+		if ro != "off" {
+			return &pgconn.PgError{Severity: "ERROR", Code: sqlStateReadOnly,
+				Message: "recovery probe: the server is read-only (transaction_read_only = " + ro + ")"}
+		}
+		return nil
 	}
-	now := time.Now().UnixNano()
-	if now < v.checkAt.Load() || db.b.Mode() != breaker.ModeAuto || !v.checking.CompareAndSwap(false, true) {
-		return false
-	}
-	defer v.checking.Store(false)
-	v.checkAt.Store(now + int64(WriteCheckInterval))
-	cctx, cancel := context.WithTimeout(ctx, WriteCheckTimeout)
-	defer cancel()
-	var ro string
-	if err := db.pool.QueryRow(cctx, "SHOW transaction_read_only").Scan(&ro); err != nil || ro != "off" {
-		return false
-	}
-	v.cause.Store(causeNone)
-	db.b.Reset()
-	return true
 }
 
 // trackedRows records the query's outcome once, when the rows end.

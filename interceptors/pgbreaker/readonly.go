@@ -23,9 +23,9 @@ const ReasonReadOnly = "DATABASE_READ_ONLY"
 
 // ReadOnlyRetryAfter is the RetryInfo delay of a *[ReadOnlyError]. A
 // read-only spell (a maintenance switch, a fail-over) lasts seconds at
-// least; the writes view notices its end within [WriteCheckInterval] of
-// the next write, so a client retrying after a second finds writes back as
-// soon as they are.
+// least; the write breaker's recovery prober notices its end within about
+// its probe interval (250ms by default), so a client retrying after a
+// second finds writes back as soon as they are.
 const ReadOnlyRetryAfter = time.Second
 
 // sqlStateReadOnly is 25006 read_only_sql_transaction: a write reached a

@@ -31,9 +31,10 @@ func readOnlyReason(err error) string {
 // through the writes view fail as *ReadOnlyError (UNAVAILABLE,
 // DATABASE_READ_ONLY) and open the write breaker alone; its rejections say
 // read-only too; reads go on. A write sent through the reads view is
-// refused the same way but does not count against reads. Once the database
-// takes writes again, the write check resumes them without waiting for the
-// breaker's open timeout (which, on the mock clock, never passes).
+// refused the same way but does not count against reads. While the
+// database stays read-only the write breaker's recovery probe keeps it
+// open; once the database takes writes again, the probe resumes them
+// before the breaker's open timeout.
 func TestWritesJudgedApart(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Shared(t).NewDatabase(t)
@@ -43,7 +44,7 @@ func TestWritesJudgedApart(t *testing.T) {
 	name = name[:strings.IndexByte(name+"?", '?')]
 	mustExec(t, admin, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" SET default_transaction_read_only = on")
 	pool := newPool(t, url) // connects after the ALTER: every session is read-only
-	reads, _ := newDB(t, pool)
+	reads, mock := newDB(t, pool)
 	writes := reads.Writer()
 	ctx := context.Background()
 
@@ -80,22 +81,28 @@ func TestWritesJudgedApart(t *testing.T) {
 		t.Fatalf("reads breaker %v, want closed", s)
 	}
 
+	// The probe, on the mock clock, finds the server still read-only.
+	probed := writes.Breaker().Snapshot().Transitions
+	for range 3 {
+		mock.Add(breaker.DefaultProbeInterval * 2)
+	}
+	if s := writes.Breaker().Snapshot(); s.State != breaker.StateOpen || len(s.Transitions) != len(probed) {
+		t.Fatalf("write breaker %v after probes of a read-only server; want it still open", s.State)
+	}
+
 	// Back to read-write; the pool's sessions are replaced to see it.
 	mustExec(t, admin, "ALTER DATABASE "+pgx.Identifier{name}.Sanitize()+" RESET default_transaction_read_only")
 	pool.Reset()
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, err := writes.Exec(ctx, "INSERT INTO t VALUES (2)")
-		if err == nil {
-			break
+	for writes.Breaker().State() != breaker.StateClosed {
+		if time.Now().After(deadline) {
+			t.Fatalf("write breaker %v after the switch back; want closed by its probes", writes.Breaker().State())
 		}
-		if !errors.Is(err, breaker.ErrOpen) || time.Now().After(deadline) {
-			t.Fatalf("write after the switch back: %v", err)
-		}
-		time.Sleep(10 * time.Millisecond) // the write check runs once per interval
+		mock.Add(breaker.DefaultProbeInterval * 2) // well inside the open timeout
+		time.Sleep(5 * time.Millisecond)           // the probe runs on its own goroutine
 	}
-	if s := writes.Breaker().State(); s != breaker.StateClosed {
-		t.Errorf("write breaker %v after the write check, want closed", s)
+	if _, err := writes.Exec(ctx, "INSERT INTO t VALUES (2)"); err != nil {
+		t.Errorf("write after the switch back: %v", err)
 	}
 }
 

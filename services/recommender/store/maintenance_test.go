@@ -201,19 +201,27 @@ func TestReadOnlySwitch(t *testing.T) {
 	on := time.Now()
 	waitFor("a refused write", func() bool { return refused.Load() > 0 })
 	firstRefusal := refused.Load()
-	// Long enough for the write breaker to open and for several write
-	// checks to find the server still read-only.
+	// Long enough for the write breaker to open and for its recovery
+	// prober to find the server still read-only several times, which
+	// keeps it open.
 	waitFor("the write breaker to open", func() bool { return state(t, set, dbName+pgbreaker.WriteSuffix) == breaker.StateOpen })
 	waitFor("more refusals", func() bool {
-		return refused.Load() >= firstRefusal+50 && time.Since(on) > 5*pgbreaker.WriteCheckInterval
+		return refused.Load() >= firstRefusal+50 && time.Since(on) > 4*breaker.DefaultProbeInterval
 	})
+	if s := state(t, set, dbName+pgbreaker.WriteSuffix); s != breaker.StateOpen {
+		t.Errorf("write breaker %v while the server is read-only; want open", s)
+	}
 	if s := state(t, set, dbName); s != breaker.StateClosed {
 		t.Errorf("reads breaker %v while only writes were refused; want closed", s)
 	}
 	setReadOnly(t, admin, url, false)
 	off := time.Now()
-	okAtOff := writesOK.Load()
-	waitFor("writes again", func() bool { return writesOK.Load() >= okAtOff+20 })
+	// Normal again: the write breaker closed (its prober half-opened it,
+	// and half-open calls closed it).
+	waitFor("the write breaker to close", func() bool { return state(t, set, dbName+pgbreaker.WriteSuffix) == breaker.StateClosed })
+	closed := time.Now()
+	okAtClose := writesOK.Load()
+	waitFor("writes again", func() bool { return writesOK.Load() >= okAtClose+20 })
 	close(stop)
 	wg.Wait()
 
@@ -244,16 +252,18 @@ func TestReadOnlySwitch(t *testing.T) {
 			firstOK = o.end
 		}
 	}
+	// Between the first success and the close, half-open admits one
+	// write at a time; after the close, every write succeeds.
 	for _, o := range outcomes {
-		if o.write && !firstOK.IsZero() && o.start.After(firstOK) && o.err != nil {
-			t.Errorf("write after writes resumed: %v", o.err)
+		if o.write && o.start.After(closed) && o.err != nil {
+			t.Errorf("write after the write breaker closed: %v", o.err)
 		}
 	}
-	resumed := firstOK.Sub(off)
-	t.Logf("%d reads, all answered; %d writes refused while read-only (slowest %v); writes resumed %v after the switch back",
-		reads, roWrites, slowestRefusal, resumed)
-	if firstOK.IsZero() || resumed > time.Second {
-		t.Errorf("writes resumed %v after the switch back; want within a second", resumed)
+	resumed, normal := firstOK.Sub(off), closed.Sub(off)
+	t.Logf("%d reads, all answered; %d writes refused while read-only (slowest %v); after the switch back, first write %v, write breaker closed %v",
+		reads, roWrites, slowestRefusal, resumed, normal)
+	if firstOK.IsZero() || resumed > time.Second || normal > time.Second {
+		t.Errorf("after the switch back: first write %v, closed %v; want both within a second", resumed, normal)
 	}
 }
 
