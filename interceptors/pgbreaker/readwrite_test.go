@@ -3,6 +3,7 @@ package pgbreaker_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -338,3 +339,36 @@ func TestForcedOpen(t *testing.T) {
 		t.Errorf("read with the write breaker forced open: %v", err)
 	}
 }
+
+// TestStandbyConnectionsDropped: a connection whose write was refused by a
+// standby is closed, not reused (the pool would otherwise keep writing to a
+// demoted server); one refused by a primary that is read-only for
+// maintenance is kept, for the reads that go on over it.
+func TestStandbyConnectionsDropped(t *testing.T) {
+	t.Parallel()
+	r := pgtest.StartReplicated(t)
+	primaryURL := r.Primary.NewDatabase(t)
+	mustExec(t, connect(t, primaryURL), "CREATE TABLE t (id int)")
+	standbyURL := strings.Replace(primaryURL, ":"+itoa(r.Primary.Port())+"/", ":"+itoa(r.Standby.Port())+"/", 1)
+	ctx := context.Background()
+
+	standby := newPool(t, standbyURL, 1)
+	db, _ := newDB(t, standby)
+	if _, err := db.Writer().Exec(ctx, "INSERT INTO t VALUES (1)"); !pgbreaker.IsReadOnly(err) {
+		t.Fatalf("write to the standby: %v, want a read-only refusal", err)
+	}
+	if n := standby.Stat().TotalConns(); n != 0 {
+		t.Errorf("%d connections to the standby left in the pool; want the refused one closed", n)
+	}
+
+	primary := newPool(t, primaryURL+"&options=-c%20default_transaction_read_only%3Don", 1)
+	db2, _ := newDB(t, primary)
+	if _, err := db2.Writer().Exec(ctx, "INSERT INTO t VALUES (1)"); !pgbreaker.IsReadOnly(err) {
+		t.Fatalf("write to the read-only primary: %v, want a read-only refusal", err)
+	}
+	if n := primary.Stat().TotalConns(); n != 1 {
+		t.Errorf("%d connections to the read-only primary; want the refused one kept", n)
+	}
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
