@@ -79,6 +79,19 @@ func Classify(err error) breaker.Outcome {
 	return breaker.Success
 }
 
+// ClassifyRead is the reads breaker's [breaker.Classifier]: [Classify],
+// except that a read-only refusal (SQLSTATE 25006, [IsReadOnly]) is
+// neutral. A database that refuses writes still answers reads, so the
+// refusal of a call sent through the reads view (a write nobody marked as
+// one) must not open the breaker that guards the reads; the writes view
+// counts it.
+func ClassifyRead(err error) breaker.Outcome {
+	if IsReadOnly(err) {
+		return breaker.Neutral
+	}
+	return Classify(err)
+}
+
 // ClassifySQLState gives the outcome of an error the server reported, by
 // its SQLSTATE, as described for [Classify].
 func ClassifySQLState(code string) breaker.Outcome {

@@ -67,3 +67,66 @@ func ExampleClassify() {
 	// failure
 	// neutral
 }
+
+// A pgbreaker.DB goes where a *pgxpool.Pool was: the same COPY, batch and
+// transaction, each one call of the write breaker.
+func ExampleDB_Writer() {
+	srv, err := pgtest.New()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer srv.Close()
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, srv.URL())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer pool.Close()
+	set := breaker.NewSet()
+	defer set.Close()
+
+	// Writes go through the writes view, judged by "ledger/write".
+	db := pgbreaker.New(pool, set, pgbreaker.WithName("ledger")).Writer()
+	if _, err := db.Exec(ctx, "CREATE TABLE ledger (id int, amount int)"); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	n, _ := db.CopyFrom(ctx, pgx.Identifier{"ledger"}, []string{"id", "amount"},
+		pgx.CopyFromRows([][]any{{1, 10}, {2, 20}}))
+	batch := &pgx.Batch{}
+	batch.Queue("INSERT INTO ledger VALUES (3, 30)")
+	batch.Queue("INSERT INTO ledger VALUES (4, 40)")
+	batchErr := db.SendBatch(ctx, batch).Close()
+
+	tx, _ := db.Begin(ctx)
+	_, _ = tx.Exec(ctx, "UPDATE ledger SET amount = amount - 5 WHERE id = 1")
+	_, _ = tx.Exec(ctx, "UPDATE ledger SET amount = amount + 5 WHERE id = 2")
+	commitErr := tx.Commit(ctx)
+
+	var total int
+	_ = db.Reader().QueryRow(ctx, "SELECT sum(amount) FROM ledger").Scan(&total)
+	fmt.Println("copied", n, "batch", batchErr, "commit", commitErr, "total", total)
+	fmt.Println(db.Breaker().Name(), db.Breaker().Snapshot().Successes, "calls")
+	// Output:
+	// copied 2 batch <nil> commit <nil> total 100
+	// ledger/write 4 calls
+}
+
+// A write the database refused because it is read-only is UNAVAILABLE
+// with the reason and a retry delay, so a client waits instead of giving up.
+func ExampleReadOnlyError() {
+	err := &pgbreaker.ReadOnlyError{Breaker: "orders/write", RetryAfter: pgbreaker.ReadOnlyRetryAfter,
+		Err: &pgconn.PgError{Code: "25006", Message: "cannot execute INSERT in a read-only transaction"}}
+	st := status.Convert(err)
+	fmt.Println(st.Code(), pgbreaker.IsReadOnly(err))
+	for _, d := range st.Details() {
+		fmt.Printf("%T\n", d)
+	}
+	// Output:
+	// Unavailable true
+	// *errdetails.ErrorInfo
+	// *errdetails.RetryInfo
+}

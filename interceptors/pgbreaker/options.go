@@ -3,6 +3,8 @@ package pgbreaker
 import (
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/breakwater/breakwater/interceptors/breaker"
 )
 
@@ -12,6 +14,8 @@ type Option func(*options)
 type options struct {
 	name      string
 	breakers  []breaker.Option
+	writes    []breaker.Option
+	readPool  *pgxpool.Pool
 	admission *Admission
 	noProber  bool
 }
@@ -54,4 +58,22 @@ func WithAdmission(a *Admission) Option {
 // the set already has a breaker of that name.
 func WithBreakerOptions(opts ...breaker.Option) Option {
 	return func(o *options) { o.breakers = append(o.breakers, opts...) }
+}
+
+// WithWriteBreakerOptions passes options to the write breaker alone, after
+// those of [WithBreakerOptions].
+func WithWriteBreakerOptions(opts ...breaker.Option) Option {
+	return func(o *options) { o.writes = append(o.writes, opts...) }
+}
+
+// WithReadPool runs the reads view on readPool (a hot standby, or a URL
+// that prefers one: target_session_attrs=prefer-standby), with an
+// admission of its own as wide as readPool's MaxConns; the writes view
+// stays on the pool given to [New]. Reads then go on while the primary is
+// away. A standby replays the primary's commits a little later, so a read
+// right after a write may not see it, unless the primary runs with
+// synchronous_commit = remote_apply. The caller keeps ownership of
+// readPool.
+func WithReadPool(readPool *pgxpool.Pool) Option {
+	return func(o *options) { o.readPool = readPool }
 }

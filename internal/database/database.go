@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,18 @@ import (
 
 // Open returns a pool for url whose connections use schema as search_path.
 // It does not connect: see the package documentation.
+//
+// The URL may name several hosts (postgres://h1:5432,h2:5432/db) with
+// target_session_attrs=read-write: each new connection then tries the hosts
+// in order and keeps the first that takes writes, which is how the pool
+// finds the new primary after a fail-over (pgx does this as libpq does).
+// Connections are replaced after a maximum lifetime (default 15 minutes,
+// with up to a tenth more of jitter, so they do not all reconnect at once;
+// a URL's pool_max_conn_lifetime wins) so that none stays forever on a
+// server that was demoted, and idle ones are checked every
+// health-check period (default 10 seconds; pool_health_check_period wins).
+// Connections that report an admin shutdown, a broken link or a standby
+// are dropped by pgbreaker when they fail.
 func Open(ctx context.Context, rawURL, schema string, opts ...Option) (*pgxpool.Pool, error) {
 	o := evaluateOptions(opts)
 	cfg, err := pgxpool.ParseConfig(rawURL)
@@ -33,6 +46,14 @@ func Open(ctx context.Context, rawURL, schema string, opts ...Option) (*pgxpool.
 	}
 	if o.maxConns > 0 {
 		cfg.MaxConns = o.maxConns
+	}
+	// A URL's own pool_* settings win over the defaults.
+	if !strings.Contains(rawURL, "pool_max_conn_lifetime") {
+		cfg.MaxConnLifetime = o.maxConnLifetime
+		cfg.MaxConnLifetimeJitter = o.maxConnLifetime / 10
+	}
+	if !strings.Contains(rawURL, "pool_health_check_period") {
+		cfg.HealthCheckPeriod = o.healthCheckPeriod
 	}
 	cfg.MinConns = 0 // never connect eagerly
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -160,3 +160,37 @@ func TestMigrateWithRetryWaitsForTheDatabase(t *testing.T) {
 		t.Fatalf("table missing after retry: %v", err)
 	}
 }
+
+// TestOpenPoolSettings: connections have a maximum lifetime and a
+// health-check period unless the URL sets its own, and a URL naming two
+// hosts with target_session_attrs=read-write keeps both, checked on connect.
+func TestOpenPoolSettings(t *testing.T) {
+	ctx := context.Background()
+	pool, err := database.Open(ctx, "postgres://u@127.0.0.1:1,127.0.0.1:2/db?target_session_attrs=read-write", "svc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	cfg := pool.Config()
+	if cfg.MaxConnLifetime != database.DefaultMaxConnLifetime || cfg.MaxConnLifetimeJitter == 0 ||
+		cfg.HealthCheckPeriod != database.DefaultHealthCheckPeriod {
+		t.Errorf("lifetime %v (jitter %v), health check %v; want the defaults", cfg.MaxConnLifetime, cfg.MaxConnLifetimeJitter, cfg.HealthCheckPeriod)
+	}
+	second := false
+	for _, f := range cfg.ConnConfig.Fallbacks { // each host with and without TLS (sslmode=prefer)
+		second = second || f.Port == 2
+	}
+	if !second || cfg.ConnConfig.ValidateConnect == nil {
+		t.Errorf("second host %v, validate %v; want the second host and the read-write check", second, cfg.ConnConfig.ValidateConnect != nil)
+	}
+
+	own, err := database.Open(ctx, "postgres://u@127.0.0.1:1/db?pool_max_conn_lifetime=1m&pool_health_check_period=2s", "svc",
+		database.WithMaxConnLifetime(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if c := own.Config(); c.MaxConnLifetime != time.Minute || c.HealthCheckPeriod != 2*time.Second {
+		t.Errorf("URL's settings lost: lifetime %v, health check %v", c.MaxConnLifetime, c.HealthCheckPeriod)
+	}
+}

@@ -4,6 +4,7 @@
 //
 //   - One database, one schema per service
 //   - Starting without a database
+//   - Fail-over
 //   - Migrations
 //   - Secrets in logs
 //
@@ -20,6 +21,20 @@
 // must start, answer health checks and fail its database calls fast while
 // PostgreSQL is down or starting up. Connections are made on first use, each
 // under a short connect timeout so a dead host is noticed quickly.
+//
+// # Fail-over
+//
+// The URL may name several hosts with target_session_attrs=read-write
+// (postgres://u@db1:5432,db2:5432/app?target_session_attrs=read-write):
+// pgx, as libpq does, tries them in order for every new connection and
+// keeps the first that takes writes, so after a standby is promoted new
+// connections reach it. Old connections do not linger on the demoted
+// server: those that fail as broken, shut down or read-only-in-recovery are
+// closed by pgbreaker, and [Open] caps every connection's lifetime
+// ([DefaultMaxConnLifetime], with a tenth of jitter) and checks idle ones
+// every [DefaultHealthCheckPeriod]. A URL's own pool_max_conn_lifetime and
+// pool_health_check_period win. Start-up work ([Prepare]) connects with the
+// same URL, so it too waits for, and finds, the primary.
 //
 // # Migrations
 //

@@ -9,10 +9,20 @@ type options struct {
 	connectTimeout  time.Duration
 	maxConns        int32
 	applicationName string
+
+	maxConnLifetime   time.Duration
+	healthCheckPeriod time.Duration
 }
 
+// Defaults of [Open]'s pool.
+const (
+	DefaultMaxConnLifetime   = 15 * time.Minute
+	DefaultHealthCheckPeriod = 10 * time.Second
+)
+
 func evaluateOptions(opts []Option) options {
-	o := options{connectTimeout: 2 * time.Second}
+	o := options{connectTimeout: 2 * time.Second,
+		maxConnLifetime: DefaultMaxConnLifetime, healthCheckPeriod: DefaultHealthCheckPeriod}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -28,3 +38,15 @@ func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
 // WithApplicationName names the connections in pg_stat_activity.
 func WithApplicationName(name string) Option { return func(o *options) { o.applicationName = name } }
+
+// WithMaxConnLifetime replaces connections after d (default
+// [DefaultMaxConnLifetime], plus up to a tenth of jitter).
+func WithMaxConnLifetime(d time.Duration) Option {
+	return func(o *options) { o.maxConnLifetime = d }
+}
+
+// WithHealthCheckPeriod sets how often idle connections are checked
+// (default [DefaultHealthCheckPeriod]).
+func WithHealthCheckPeriod(d time.Duration) Option {
+	return func(o *options) { o.healthCheckPeriod = d }
+}

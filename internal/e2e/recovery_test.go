@@ -167,7 +167,8 @@ func TestRecoveryAfterDatabaseStartup(t *testing.T) {
 	defer func() { stop(); <-done }()
 
 	s.pg.HoldInStartup(t)
-	waitBreaker(t, s.rec, recDBBreaker, breakerv1.BreakerState_BREAKER_STATE_OPEN)
+	// The load is writes, judged by the database's write breaker.
+	waitBreaker(t, s.rec, recDBBreaker+"/write", breakerv1.BreakerState_BREAKER_STATE_OPEN)
 	time.Sleep(15 * time.Second)
 	s.pg.Restart(t)
 	accepting := time.Now()

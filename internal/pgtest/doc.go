@@ -13,6 +13,7 @@
 //   - External server
 //   - Sharing one server
 //   - Faults
+//   - Replication
 //   - Clean-up and logs
 //
 // # Binaries and users
@@ -58,6 +59,19 @@
 // off, so the postmaster answers every connection with SQLSTATE 57P03
 // (cannot_connect_now), the code a database that is starting up answers
 // with, until [Server.Restart].
+//
+// # Replication
+//
+// [StartReplicated] starts a primary and a hot standby made from it with
+// pg_basebackup, streaming synchronously: the primary runs with
+// synchronous_commit = remote_apply and synchronous_standby_names naming the
+// standby's application_name ([StandbyName]), so a commit a client saw
+// acknowledged is on both, and visible on the standby. [Replicated.NewDatabase] returns a URL naming both
+// servers with target_session_attrs=read-write. A fail-over test kills the
+// primary ([Server.Kill]) and promotes the standby ([Server.Promote], which
+// runs pg_promote and waits until it is done). Making the pair takes a
+// second or two on a 2-core machine; it needs private servers, so with
+// TEST_DATABASE_URL set it skips the test.
 //
 // # Clean-up and logs
 //

@@ -67,7 +67,7 @@ func (s *Store) CreateAdOnce(ctx context.Context, l *adproviderv1.AdListing, req
 			stored   []byte
 			inserted bool
 		)
-		err := s.db.QueryRow(ctx, createAdOnceSQL, args...).Scan(&adID, &stored, &inserted)
+		err := s.w.QueryRow(ctx, createAdOnceSQL, args...).Scan(&adID, &stored, &inserted)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
@@ -90,7 +90,7 @@ func (s *Store) getListing(ctx context.Context, adID string) (*adproviderv1.AdLi
 		micros  int64
 		created time.Time
 	)
-	ad, err := scanAd(s.db.QueryRow(ctx, getListingSQL, adID), &l.Categories, &l.Keywords, &bidCur, &micros, &l.Active, &created)
+	ad, err := scanAd(s.w.QueryRow(ctx, getListingSQL, adID), &l.Categories, &l.Keywords, &bidCur, &micros, &l.Active, &created)
 	if err != nil {
 		return nil, fmt.Errorf("get ad %q: %w", adID, translate(err))
 	}

@@ -242,7 +242,7 @@ func (s *Store) LoadSample(ctx context.Context) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load sample: %w", err)
 	}
-	tag, err := s.db.Exec(ctx, loadSampleSQL, string(doc))
+	tag, err := s.w.Exec(ctx, loadSampleSQL, string(doc))
 	if err != nil {
 		return 0, fmt.Errorf("load sample: %w", translate(err))
 	}

@@ -59,13 +59,26 @@ const (
 // Store reads and writes the ads inventory. It holds no state of its own;
 // all of it is in the database.
 type Store struct {
-	db Querier
+	db Querier // reads
+	w  Querier // writes
 }
+
+// A StoreOption configures a [Store].
+type StoreOption func(*Store)
+
+// WithWriter sends the store's writes (CreateAd, the sample load) through w
+// instead of db: pgbreaker.DB's Writer view, so that a database that
+// refuses writes opens the write breaker and not the one guarding reads.
+func WithWriter(w Querier) StoreOption { return func(s *Store) { s.w = w } }
 
 // NewStore returns a store over db, whose search_path must be AdProvider's
 // schema (as internal/database.Open sets it).
-func NewStore(db Querier) *Store {
-	return &Store{db: db}
+func NewStore(db Querier, opts ...StoreOption) *Store {
+	s := &Store{db: db, w: db}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // AdQuery is what a page shows: the words of its context and the product
@@ -194,7 +207,7 @@ func (s *Store) CreateAd(ctx context.Context, l *adproviderv1.AdListing) (*adpro
 		return nil, err
 	}
 	var created time.Time
-	if err := s.db.QueryRow(ctx, createAdSQL, args...).Scan(&created); err != nil {
+	if err := s.w.QueryRow(ctx, createAdSQL, args...).Scan(&created); err != nil {
 		return nil, fmt.Errorf("create ad %q: %w", l.Ad.AdId, translate(err))
 	}
 	l.CreateTime = timestamppb.New(created)

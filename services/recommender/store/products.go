@@ -142,7 +142,7 @@ func (s *Store) ListProducts(ctx context.Context, p ListProductsParams) ([]*reco
 func (s *Store) CreateProduct(ctx context.Context, p *recommenderv1.Product) (*recommenderv1.Product, error) {
 	var a productArgs
 	a.add(p)
-	rows, err := s.db.Query(ctx, insertProducts+` RETURNING `+productColumns, a.args()...)
+	rows, err := s.w.Query(ctx, insertProducts+` RETURNING `+productColumns, a.args()...)
 	if err != nil {
 		return nil, translate(err, "create product")
 	}
@@ -168,7 +168,7 @@ func (s *Store) UpsertProducts(ctx context.Context, products []*recommenderv1.Pr
 			a.add(p)
 		}
 	}
-	_, err := s.db.Exec(ctx, insertProducts+`
+	_, err := s.w.Exec(ctx, insertProducts+`
 		ON CONFLICT (asin) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
 			image_url = EXCLUDED.image_url, related = EXCLUDED.related, sales_rank = EXCLUDED.sales_rank,
 			categories = EXCLUDED.categories, category_names = EXCLUDED.category_names,

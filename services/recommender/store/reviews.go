@@ -57,7 +57,7 @@ func (s *Store) CreateReview(ctx context.Context, r *recommenderv1.Review, reque
 	// makes ON CONFLICT skip the insert while the SELECT cannot see its row
 	// yet: no row comes back. The next statement has a newer snapshot.
 	for range 3 {
-		rows, err := s.db.Query(ctx, createReview, args...)
+		rows, err := s.w.Query(ctx, createReview, args...)
 		if err != nil {
 			return nil, translate(err, "create review")
 		}
@@ -215,7 +215,7 @@ func (s *Store) UpsertReviews(ctx context.Context, reviews []ImportedReview) (sk
 		summary = append(summary, r.GetSummary())
 		at = append(at, r.GetReviewTime().AsTime())
 	}
-	rows, err := s.db.Query(ctx, `
+	rows, err := s.w.Query(ctx, `
 		INSERT INTO reviews (request_id, asin, reviewer_id, reviewer_name, helpful_votes, total_votes,
 			review_text, overall, summary, review_time)
 		SELECT u.request_id, u.asin, u.reviewer_id, u.reviewer_name, u.helpful_votes, u.total_votes,

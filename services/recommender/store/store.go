@@ -44,13 +44,27 @@ const (
 
 // Store reads and writes the recommender schema.
 type Store struct {
-	db DB
+	db DB // reads
+	w  DB // writes
 }
+
+// An Option configures a [Store].
+type Option func(*Store)
+
+// WithWriter sends the store's writes (CreateProduct, CreateReview and the
+// imports) through w instead of db: pgbreaker.DB's Writer view, so that a
+// database that refuses writes opens the write breaker and not the one
+// guarding reads.
+func WithWriter(w DB) Option { return func(s *Store) { s.w = w } }
 
 // New returns a store over db, whose search_path must be the recommender
 // schema.
-func New(db DB) *Store {
-	return &Store{db: db}
+func New(db DB, opts ...Option) *Store {
+	s := &Store{db: db, w: db}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // translate maps PostgreSQL's answers to the store's errors at its edge, so

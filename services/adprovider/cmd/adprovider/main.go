@@ -113,7 +113,8 @@ func start(ctx context.Context, cfg config, log *slog.Logger, grpcLis, adminLis 
 	}
 	defer database.Close(pool, poolCloseBound, log)
 	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(breakerName))
-	store := adprovider.NewStore(db)
+	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
+	store := adprovider.NewStore(db, adprovider.WithWriter(db.Writer()))
 	adproviderv1.RegisterAdProviderServiceServer(srv.GRPC(), adprovider.NewServer(store,
 		adprovider.WithAdminToken(cfg.AdminToken), adprovider.WithLogger(log)))
 	log.Info("adprovider starting", "database", dsn.Redact(cfg.DatabaseURL), "writes", cfg.AdminToken != "")

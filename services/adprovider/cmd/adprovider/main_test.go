@@ -133,12 +133,32 @@ func TestServeStartsBeforeDatabase(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp2.Body)
 	resp2.Body.Close()
-	if !strings.Contains(string(body), `"name":"adprovider/postgres"`) || !strings.Contains(string(body), "BREAKER_STATE_CLOSED") {
+	if !strings.Contains(string(body), `"name":"adprovider/postgres"`) || !strings.Contains(string(body), `"name":"adprovider/postgres/write"`) ||
+		!strings.Contains(string(body), "BREAKER_STATE_CLOSED") {
 		t.Errorf("/breakers.json: %s", body)
 	}
+	// Metrics: both database breakers and the pool's figures.
+	resp3, err := http.Get("http://" + adminLis.Addr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp3.Body)
+	resp3.Body.Close()
+	for _, want := range []string{`breaker="adprovider/postgres/write"`, `breakwater_db_pool_acquires_total{pool="adprovider/postgres"}`,
+		`breakwater_db_pool_connections{pool="adprovider/postgres",state="idle"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 	list, err := breakerv1.NewBreakerAdminServiceClient(conn).ListBreakers(context.Background(), &breakerv1.ListBreakersRequest{})
-	if err != nil || len(list.GetBreakers()) != 1 || list.GetBreakers()[0].GetKind() != breakerv1.BreakerKind_BREAKER_KIND_DATABASE {
-		t.Errorf("ListBreakers: %v, %v", list, err)
+	// Reads and writes have a breaker each.
+	if err != nil || len(list.GetBreakers()) != 2 {
+		t.Errorf("ListBreakers: %v, %v; want the reads and writes breakers", list, err)
+	}
+	for _, b := range list.GetBreakers() {
+		if b.GetKind() != breakerv1.BreakerKind_BREAKER_KIND_DATABASE {
+			t.Errorf("ListBreakers: %v is not a database breaker", b)
+		}
 	}
 
 	cancel()

@@ -43,8 +43,10 @@ func TestLoadConfig(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", cfg, err)
 	}
 	cfg, err = loadConfig(nil, env("DATABASE_URL", "postgres://a/b", "RECOMMENDER_DATABASE_URL", "postgres://c/d",
-		"RECOMMENDER_ADDR", "127.0.0.1:9", "ADPROVIDER_TARGET", "ads:1", "LOG_FORMAT", "json"), io.Discard)
-	if err != nil || cfg.DatabaseURL != "postgres://c/d" || cfg.GRPCAddr != "127.0.0.1:9" || cfg.adProviderTarget != "ads:1" {
+		"RECOMMENDER_ADDR", "127.0.0.1:9", "ADPROVIDER_TARGET", "ads:1", "LOG_FORMAT", "json",
+		"RECOMMENDER_DATABASE_READ_URL", "postgres://standby/d"), io.Discard)
+	if err != nil || cfg.DatabaseURL != "postgres://c/d" || cfg.GRPCAddr != "127.0.0.1:9" || cfg.adProviderTarget != "ads:1" ||
+		cfg.databaseReadURL != "postgres://standby/d" {
 		t.Errorf("overrides: %+v, %v", cfg, err)
 	}
 	cfg, err = loadConfig([]string{"-adprovider", "ads:2", "-addr", ":7"}, env("DATABASE_URL", "postgres://a/b", "ADPROVIDER_TARGET", "ads:1"), io.Discard)

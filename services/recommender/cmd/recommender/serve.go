@@ -51,15 +51,20 @@ var serviceName = recommenderv1.RecommenderService_ServiceDesc.ServiceName
 type config struct {
 	serve.Config
 	adProviderTarget string
-	logger           *slog.Logger
+	// databaseReadURL, when set, is where reads go
+	// (RECOMMENDER_DATABASE_READ_URL): a hot standby.
+	databaseReadURL string
+	logger          *slog.Logger
 }
 
 var defaults = serve.Defaults{GRPCAddr: ":8000", AdminAddr: ":9000"}
 
 func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	target := or(getenv("ADPROVIDER_TARGET"), "localhost:8001")
+	readURL := getenv("RECOMMENDER_DATABASE_READ_URL")
 	sc, err := serve.LoadConfig("recommender", defaults, args, getenv, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&target, "adprovider", target, "AdProvider target to dial (ADPROVIDER_TARGET)")
+		fs.Var(dsn.Var{P: &readURL}, "database-read-url", "PostgreSQL URL for reads, such as a hot standby, shown without its password (RECOMMENDER_DATABASE_READ_URL)")
 	})
 	if err != nil {
 		return config{}, err
@@ -67,7 +72,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 	if sc.DatabaseURL == "" {
 		return config{}, errors.New("no database: set DATABASE_URL or RECOMMENDER_DATABASE_URL (or -database-url)")
 	}
-	return config{Config: sc, adProviderTarget: target, logger: serve.NewLogger(sc, stderr)}, nil
+	return config{Config: sc, adProviderTarget: target, databaseReadURL: readURL, logger: serve.NewLogger(sc, stderr)}, nil
 }
 
 // start runs the Recommender until ctx ends. It starts whether or not the
@@ -82,6 +87,7 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	srv, err := serve.New(cfg.Config, log, serve.WithBreakerOptions(
 		recommender.AdProviderBreakers(),
 		breaker.WithMethodDefaults(dbBreakerName, "", breaker.WithTimeout(dbTimeout)),
+		breaker.WithMethodDefaults(dbBreakerName+pgbreaker.WriteSuffix, "", breaker.WithTimeout(dbTimeout)),
 	))
 	if err != nil {
 		return err
@@ -93,7 +99,19 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 		return err
 	}
 	defer database.Close(pool, poolCloseBound, log)
-	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(dbBreakerName))
+	dbOpts := []pgbreaker.Option{pgbreaker.WithName(dbBreakerName)}
+	if cfg.databaseReadURL != "" {
+		// Reads from a hot standby: they go on while the primary is away.
+		readPool, err := database.Open(ctx, cfg.databaseReadURL, schema, database.WithApplicationName("recommender-read"))
+		if err != nil {
+			srv.Breakers().Close()
+			return fmt.Errorf("RECOMMENDER_DATABASE_READ_URL: %w", err)
+		}
+		defer database.Close(readPool, poolCloseBound, log)
+		dbOpts = append(dbOpts, pgbreaker.WithReadPool(readPool))
+	}
+	db := pgbreaker.New(pool, srv.Breakers(), dbOpts...)
+	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
 
 	// Dialled once for the process: transport credentials and client
 	// metrics from serve, then the breaker interceptor and the retry policy.
@@ -109,11 +127,14 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	}
 	defer conn.Close()
 
-	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db),
+	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db, store.WithWriter(db.Writer())),
 		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log), recommender.WithAdminToken(cfg.AdminToken)))
 	hs := srv.Health()
 	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
 	log.Info("recommender starting", "database", dsn.Redact(cfg.DatabaseURL), "adprovider", cfg.adProviderTarget)
+	if cfg.databaseReadURL != "" {
+		log.Info("reads from a separate database", "database_read", dsn.Redact(cfg.databaseReadURL))
+	}
 
 	bg, stopBG := context.WithCancel(ctx)
 	var wg sync.WaitGroup
