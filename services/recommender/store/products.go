@@ -186,8 +186,8 @@ func (s *Store) CountProducts(ctx context.Context) (int64, error) {
 }
 
 // productsByASIN returns the products with the given ASINs, keyed by ASIN.
-func (s *Store) productsByASIN(ctx context.Context, asins []string) (map[string]*recommenderv1.Product, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+productColumns+` FROM products WHERE asin = ANY($1)`, asins)
+func (s *Store) productsByASIN(ctx context.Context, db DB, asins []string) (map[string]*recommenderv1.Product, error) {
+	rows, err := db.Query(ctx, `SELECT `+productColumns+` FROM products WHERE asin = ANY($1)`, asins)
 	if err != nil {
 		return nil, err
 	}

@@ -39,13 +39,29 @@ const (
 
 // Store reads and writes the recommender schema.
 type Store struct {
-	db DB
+	db   DB // catalog reads and writes
+	rank DB // the queries of Recommend
 }
 
 // New returns a store over db, whose search_path must be the recommender
-// schema.
-func New(db DB) *Store {
-	return &Store{db: db}
+// schema. Without [WithRecommendationDB], Recommend queries db too.
+func New(db DB, opts ...Option) *Store {
+	s := &Store{db: db, rank: db}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Option configures a [Store].
+type Option func(*Store)
+
+// WithRecommendationDB sends the queries of [Store.Recommend] to db instead:
+// the service gives them a database breaker of their own over the same pool
+// (a bulkhead), so a ranking query that runs slow opens that breaker and
+// never the one guarding catalog reads and writes.
+func WithRecommendationDB(db DB) Option {
+	return func(s *Store) { s.rank = db }
 }
 
 // translate maps PostgreSQL's answers to the store's errors at its edge, so
