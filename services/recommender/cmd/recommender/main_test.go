@@ -129,8 +129,13 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := map[breakerv1.BreakerKind]bool{}
+	names := map[string]bool{}
 	for _, b := range list.GetBreakers() {
 		kinds[b.GetKind()] = true
+		names[b.GetName()] = true
+	}
+	if !names[dbBreakerName] || !names[rankBreakerName] {
+		t.Errorf("ListBreakers = %v; want %s and the bulkhead %s", list, dbBreakerName, rankBreakerName)
 	}
 	if !kinds[breakerv1.BreakerKind_BREAKER_KIND_DATABASE] || !kinds[breakerv1.BreakerKind_BREAKER_KIND_GRPC_METHOD] {
 		t.Errorf("ListBreakers = %v; want the database breaker and the GetAds breaker", list)
@@ -141,7 +146,8 @@ func TestServe(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `breakwater_breaker_state{breaker="recommender/postgres"`) || !strings.Contains(string(body), "grpc_client_handled_total") {
+	if !strings.Contains(string(body), `breakwater_breaker_state{breaker="recommender/postgres"`) ||
+		!strings.Contains(string(body), `breakwater_breaker_state{breaker="recommender/postgres-recommendations"`) || !strings.Contains(string(body), "grpc_client_handled_total") {
 		t.Errorf("/metrics lacks breaker or gRPC client metrics")
 	}
 }
