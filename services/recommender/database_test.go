@@ -105,8 +105,8 @@ func TestLastGoodExpires(t *testing.T) {
 	if _, err := e.client.ListRecommendations(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	e.set.Breakers() // the database breakers exist now
-	b, _ := e.set.Get(rankBreaker) // the recommendations' bulkhead
+	e.set.Breakers()                  // the database breakers exist now
+	b, _ := e.set.Get(rankBreaker)    // the recommendations' bulkhead
 	b.SetMode(breaker.ModeForcedOpen) // as an operator would: no kill needed
 	resp, err := e.client.ListRecommendations(ctx, req)
 	if err != nil {
