@@ -17,16 +17,20 @@ const productColumns = `asin, title, description, image_url, related, sales_rank
 // insertProducts inserts the rows of parallel arrays. category_names and
 // leaf_categories are derived here, in SQL, so CreateProduct and the import
 // cannot disagree on them.
-const insertProducts = `
+const insertProducts = insertProductsSelect + `
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+	$8::text[], $9::text[], $10::bigint[], $11::integer[])
+	AS u(asin, title, description, image_url, related, sales_rank, categories, brand, price_currency, price_units, price_nanos)`
+
+// insertProductsSelect inserts rows u of products' text columns; the bulk
+// import selects them from its staging table.
+const insertProductsSelect = `
 INSERT INTO products (asin, title, description, image_url, related, sales_rank, categories,
 	category_names, leaf_categories, brand, price_currency, price_units, price_nanos)
 SELECT u.asin, u.title, u.description, u.image_url, u.related::jsonb, u.sales_rank::jsonb, u.categories::jsonb,
 	ARRAY(SELECT DISTINCT n FROM jsonb_array_elements(u.categories::jsonb) AS p, jsonb_array_elements_text(p) AS n ORDER BY 1),
 	ARRAY(SELECT DISTINCT p->>-1 FROM jsonb_array_elements(u.categories::jsonb) AS p WHERE jsonb_array_length(p) > 0 ORDER BY 1),
-	u.brand, NULLIF(u.price_currency, ''), u.price_units, u.price_nanos
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-	$8::text[], $9::text[], $10::bigint[], $11::integer[])
-	AS u(asin, title, description, image_url, related, sales_rank, categories, brand, price_currency, price_units, price_nanos)`
+	u.brand, NULLIF(u.price_currency, ''), u.price_units, u.price_nanos`
 
 // relatedJSON is the jsonb shape of products.related: the originals' keys.
 type relatedJSON struct {
@@ -68,6 +72,12 @@ func (a *productArgs) add(p *recommenderv1.Product) {
 	a.currency = append(a.currency, p.GetPrice().GetCurrencyCode())
 	a.units = append(a.units, p.GetPrice().GetUnits())
 	a.nanos = append(a.nanos, p.GetPrice().GetNanos())
+}
+
+// row returns the i-th product as a row of the same columns, for COPY.
+func (a *productArgs) row(i int) []any {
+	return []any{a.asin[i], a.title[i], a.description[i], a.imageURL[i], a.related[i], a.salesRank[i],
+		a.categories[i], a.brand[i], a.currency[i], a.units[i], a.nanos[i]}
 }
 
 func (a *productArgs) args() []any {
@@ -157,7 +167,14 @@ func (s *Store) UpsertProducts(ctx context.Context, products []*recommenderv1.Pr
 	if len(products) == 0 {
 		return nil
 	}
-	// ON CONFLICT DO UPDATE may not touch a row twice in one statement.
+	a := lastProducts(products)
+	_, err := s.db.Exec(ctx, insertProducts+upsertProducts, a.args()...)
+	return translate(err, "upsert products")
+}
+
+// lastProducts keeps the last of a batch's products with one ASIN: ON
+// CONFLICT DO UPDATE may not touch a row twice in one statement.
+func lastProducts(products []*recommenderv1.Product) *productArgs {
 	last := make(map[string]int, len(products))
 	for i, p := range products {
 		last[p.GetAsin()] = i
@@ -168,15 +185,17 @@ func (s *Store) UpsertProducts(ctx context.Context, products []*recommenderv1.Pr
 			a.add(p)
 		}
 	}
-	_, err := s.db.Exec(ctx, insertProducts+`
+	return &a
+}
+
+// upsertProducts makes insertProducts replace the products that exist.
+const upsertProducts = `
 		ON CONFLICT (asin) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
 			image_url = EXCLUDED.image_url, related = EXCLUDED.related, sales_rank = EXCLUDED.sales_rank,
 			categories = EXCLUDED.categories, category_names = EXCLUDED.category_names,
 			leaf_categories = EXCLUDED.leaf_categories, brand = EXCLUDED.brand,
 			price_currency = EXCLUDED.price_currency, price_units = EXCLUDED.price_units,
-			price_nanos = EXCLUDED.price_nanos`, a.args()...)
-	return translate(err, "upsert products")
-}
+			price_nanos = EXCLUDED.price_nanos`
 
 // CountProducts returns the size of the catalog, to tell an empty database.
 func (s *Store) CountProducts(ctx context.Context) (int64, error) {
