@@ -11,8 +11,12 @@ import (
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 )
 
-const productColumns = `asin, title, description, image_url, related, sales_rank, categories,
-	brand, price_currency, price_units, price_nanos`
+// productColumns are what a product is read from: its jsonb columns through
+// the arrays PostgreSQL generates from them (migration 00003), so reading
+// decodes no JSON.
+const productColumns = `asin, title, description, image_url,
+	also_bought, also_viewed, bought_together, buy_after_viewing, sales_rank_keys, sales_rank_values,
+	category_path_names, category_path_lengths, brand, price_currency, price_units, price_nanos`
 
 // insertProducts inserts the rows of parallel arrays. category_names and
 // leaf_categories are derived here, in SQL, so CreateProduct and the import
@@ -223,28 +227,36 @@ func (s *Store) productsByASIN(ctx context.Context, db DB, asins []string) (map[
 
 func scanProduct(row pgx.CollectableRow) (*recommenderv1.Product, error) {
 	var (
-		p        recommenderv1.Product
-		rel      relatedJSON
-		cats     [][]string
-		currency *string
-		units    int64
-		nanos    int32
+		p                  recommenderv1.Product
+		rel                recommenderv1.RelatedProducts
+		rankKeys, catNames []string
+		rankValues         []int64
+		catLengths         []int32
+		currency           *string
+		units              int64
+		nanos              int32
 	)
-	if err := row.Scan(&p.Asin, &p.Title, &p.Description, &p.ImageUrl, &rel, &p.SalesRank, &cats,
-		&p.Brand, &currency, &units, &nanos); err != nil {
+	if err := row.Scan(&p.Asin, &p.Title, &p.Description, &p.ImageUrl,
+		&rel.AlsoBought, &rel.AlsoViewed, &rel.BoughtTogether, &rel.BuyAfterViewing, &rankKeys, &rankValues,
+		&catNames, &catLengths, &p.Brand, &currency, &units, &nanos); err != nil {
 		return nil, err
 	}
-	if rel.AlsoBought != nil || rel.AlsoViewed != nil || rel.BoughtTogether != nil || rel.BuyAfterViewing != nil {
-		p.Related = &recommenderv1.RelatedProducts{
-			AlsoBought: rel.AlsoBought, AlsoViewed: rel.AlsoViewed,
-			BoughtTogether: rel.BoughtTogether, BuyAfterViewing: rel.BuyAfterViewing,
+	if len(rel.AlsoBought) > 0 || len(rel.AlsoViewed) > 0 || len(rel.BoughtTogether) > 0 || len(rel.BuyAfterViewing) > 0 {
+		p.Related = &rel
+	}
+	if len(rankKeys) > 0 && len(rankKeys) == len(rankValues) {
+		p.SalesRank = make(map[string]int64, len(rankKeys))
+		for i, k := range rankKeys {
+			p.SalesRank[k] = rankValues[i]
 		}
 	}
-	if len(p.SalesRank) == 0 {
-		p.SalesRank = nil
-	}
-	for _, c := range cats {
-		p.Categories = append(p.Categories, &recommenderv1.CategoryPath{Path: c})
+	if len(catLengths) > 0 {
+		p.Categories = make([]*recommenderv1.CategoryPath, 0, len(catLengths))
+		for _, n := range catLengths {
+			n = min(n, int32(len(catNames)))
+			p.Categories = append(p.Categories, &recommenderv1.CategoryPath{Path: catNames[:n:n]})
+			catNames = catNames[n:]
+		}
 	}
 	if currency != nil {
 		p.Price = &moneyv1.Money{CurrencyCode: *currency, Units: units, Nanos: nanos}
