@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 	"github.com/breakwater/breakwater/internal/database"
@@ -46,8 +47,20 @@ func BenchmarkListRecommendations(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		e := newEnv(b, benchDatabase(b, n), false)
+		dbURL := benchDatabase(b, n)
+		e := newEnv(b, dbURL, false)
 		products, reviewers := benchKeys(b, e)
+		if os.Getenv("BENCH_EXPLAIN") != "" {
+			explainRecommend(b, dbURL, store.RecommendParams{ASIN: products[0]})
+			explainRecommend(b, dbURL, store.RecommendParams{ReviewerID: reviewers[0]})
+			// No co-review signal: the category and popular tiers.
+			var cold string
+			if err := e.pool.QueryRow(context.Background(), `SELECT min(asin) FROM products p
+				WHERE NOT EXISTS (SELECT 1 FROM co_reviews c WHERE c.asin = p.asin)`).Scan(&cold); err != nil {
+				b.Fatal(err)
+			}
+			explainRecommend(b, dbURL, store.RecommendParams{ASIN: cold})
+		}
 		for _, kind := range kinds {
 			b.Run(fmt.Sprintf("size=%dx/%s", n, kind), func(b *testing.B) {
 				var call func(ctx context.Context, i int) error
@@ -251,4 +264,55 @@ func openGzip(path string) (gzipFile, error) {
 		return gzipFile{}, err
 	}
 	return gzipFile{zr, f}, nil
+}
+
+// queryLog records the statements a pool runs, with their arguments.
+type queryLog struct {
+	mu   sync.Mutex
+	sqls []string
+	args [][]any
+}
+
+func (l *queryLog) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	l.mu.Lock()
+	l.sqls, l.args = append(l.sqls, d.SQL), append(l.args, d.Args)
+	l.mu.Unlock()
+	return ctx
+}
+
+func (l *queryLog) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// explainRecommend prints EXPLAIN (ANALYZE, BUFFERS) of every statement
+// Store.Recommend runs for p (BENCH_EXPLAIN=1): the plans and the database
+// time of one answer.
+func explainRecommend(b *testing.B, dbURL string, p store.RecommendParams) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = "recommender"
+	log := &queryLog{}
+	cfg.ConnConfig.Tracer = log
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	if _, err := store.New(pool).Recommend(ctx, p); err != nil {
+		b.Fatal(err)
+	}
+	n := len(log.sqls)
+	fmt.Printf("EXPLAIN of Recommend(%+v): %d statements\n", p, n)
+	for i := range n {
+		rows, err := pool.Query(ctx, "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) "+log.sqls[i], log.args[i]...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("-- %s\n%s\n", strings.Join(strings.Fields(log.sqls[i]), " "), strings.Join(lines, "\n"))
+	}
 }

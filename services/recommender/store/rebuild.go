@@ -5,11 +5,18 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // TxBeginner starts transactions: *pgxpool.Pool satisfies it.
 type TxBeginner interface {
 	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// RebuildDB is what [Rebuild] needs: *pgxpool.Pool satisfies it.
+type RebuildDB interface {
+	TxBeginner
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 }
 
 // RebuildStep names a step of [Rebuild], for progress and for tests that
@@ -23,6 +30,7 @@ const (
 	StepCoReviews  RebuildStep = "co_reviews" // co_reviews_next filled
 	StepIndexed    RebuildStep = "indexed"    // the new tables' keys and indexes built
 	StepSwapped    RebuildStep = "swapped"    // the new tables renamed into place, not yet committed
+	StepVacuumed   RebuildStep = "vacuumed"   // committed, then vacuumed for index-only reads
 )
 
 // Rebuild recomputes the popularity and co_reviews tables from products and
@@ -34,15 +42,18 @@ const (
 // while it runs (their triggers would update the old tables); reads do not.
 // onStep, if not nil, is called after each step with the transaction's
 // context.
-func Rebuild(ctx context.Context, db TxBeginner, onStep func(context.Context, RebuildStep) error) error {
+func Rebuild(ctx context.Context, db RebuildDB, onStep func(context.Context, RebuildStep) error) error {
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("rebuild: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	var conn interface {
+		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	} = tx
 	step := func(s RebuildStep, sql ...string) error {
 		for _, q := range sql {
-			if _, err := tx.Exec(ctx, q); err != nil {
+			if _, err := conn.Exec(ctx, q); err != nil {
 				return fmt.Errorf("rebuild %s: %w", s, err)
 			}
 		}
@@ -104,13 +115,18 @@ func Rebuild(ctx context.Context, db TxBeginner, onStep func(context.Context, Re
 		`ALTER TABLE co_reviews_next RENAME TO co_reviews`,
 		`ALTER TABLE co_reviews RENAME CONSTRAINT co_reviews_next_pkey TO co_reviews_pkey`,
 		`ALTER INDEX co_reviews_next_rank_idx RENAME TO co_reviews_rank_idx`,
-		`ANALYZE popularity`,
-		`ANALYZE co_reviews`,
 	); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("rebuild: %w", err)
+	}
+	// Sets the visibility map, so the rank indexes are read index-only
+	// without visiting the heap. Outside the transaction (VACUUM cannot run
+	// in one); the tables are already whole and in place.
+	conn = db
+	if err := step(StepVacuumed, `VACUUM (ANALYZE) popularity, co_reviews`); err != nil {
+		return err
 	}
 	return nil
 }

@@ -113,7 +113,7 @@ func runRebuild(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 // rebuild runs store.Rebuild with a line per step.
-func rebuild(ctx context.Context, pool store.TxBeginner, stderr io.Writer) error {
+func rebuild(ctx context.Context, pool store.RebuildDB, stderr io.Writer) error {
 	start := time.Now()
 	err := store.Rebuild(ctx, pool, func(_ context.Context, step store.RebuildStep) error {
 		fmt.Fprintf(stderr, "rebuild: %s after %v\n", step, time.Since(start).Round(time.Millisecond))
