@@ -42,6 +42,12 @@ func BenchmarkListRecommendations(b *testing.B) {
 	type key struct{ size, kind string }
 	results := map[key][2]time.Duration{}
 	kinds := []string{"product", "reviewer", "ListProducts"}
+	type catalog struct {
+		size                int
+		e                   *env
+		products, reviewers []string
+	}
+	var catalogs []catalog
 	for _, sz := range sizes {
 		n, err := benchcatalog.ParseSize(sz)
 		if err != nil {
@@ -50,6 +56,7 @@ func BenchmarkListRecommendations(b *testing.B) {
 		dbURL := benchDatabase(b, n)
 		e := newEnv(b, dbURL, false)
 		products, reviewers := benchKeys(b, e)
+		catalogs = append(catalogs, catalog{n, e, products, reviewers})
 		if os.Getenv("BENCH_EXPLAIN") != "" {
 			explainRecommend(b, dbURL, store.RecommendParams{ASIN: products[0]})
 			explainRecommend(b, dbURL, store.RecommendParams{ReviewerID: reviewers[0]})
@@ -61,7 +68,12 @@ func BenchmarkListRecommendations(b *testing.B) {
 			}
 			explainRecommend(b, dbURL, store.RecommendParams{ASIN: cold})
 		}
-		for _, kind := range kinds {
+	}
+	// Each kind at every size, one after the other, so that the sizes
+	// compared share the machine's state as closely as possible.
+	for _, kind := range kinds {
+		for _, c := range catalogs {
+			n, e, products, reviewers := c.size, c.e, c.products, c.reviewers
 			b.Run(fmt.Sprintf("size=%dx/%s", n, kind), func(b *testing.B) {
 				var call func(ctx context.Context, i int) error
 				switch kind {

@@ -212,7 +212,9 @@ func (s *Store) coReviewed(ctx context.Context, ss seedSet, limit int) ([]scored
 			SELECT other, score FROM co_reviews c WHERE c.asin = s.asin
 			ORDER BY score DESC, other LIMIT $3
 		) n
-		WHERE n.other <> ALL($4::text[])
+		-- An anti-join, hashed once, rather than "<> ALL", which would
+		-- compare every row with every excluded product.
+		WHERE NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS x(asin) WHERE x.asin = n.other)
 		GROUP BY n.other
 		HAVING sum(s.weight * n.score) > 0
 		ORDER BY 2 DESC, 1 LIMIT $5`, ss.asins, ss.weights, perSeed, ss.excluded, limit)
