@@ -36,5 +36,8 @@
 // recommender.defer_maintenance = on (the bulk import, which rebuilds after).
 //
 // products' jsonb columns are also kept as generated arrays (00003), which
-// is what reads select: no JSON is decoded per row.
+// is what reads select: no JSON is decoded per row. product_categories
+// (00004) lists each category's products in ASIN order for ListProducts'
+// category filter, so a page reads one index range however big the
+// category.
 package migrations

@@ -19,8 +19,9 @@ import (
 	"github.com/breakwater/breakwater/services/recommender/store"
 )
 
-// checkTables fails the test unless popularity and co_reviews hold exactly
-// what a computation from products and reviews gives.
+// checkTables fails the test unless popularity, co_reviews and
+// product_categories hold exactly what a computation from products and
+// reviews gives.
 func checkTables(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	ctx := context.Background()
@@ -40,6 +41,10 @@ func checkTables(t *testing.T, pool *pgxpool.Pool) {
 				GROUP BY 1, 2 HAVING sum((a.overall - 1) * (b.overall - 1)) > 0)
 			SELECT count(*) FROM ((SELECT * FROM want EXCEPT ALL SELECT asin, other, score FROM co_reviews)
 				UNION ALL (SELECT asin, other, score FROM co_reviews EXCEPT ALL SELECT * FROM want)) d`,
+		"product_categories": `
+			WITH want AS (SELECT DISTINCT c AS name, p.asin FROM products p, unnest(p.category_names) AS c)
+			SELECT count(*) FROM ((SELECT * FROM want EXCEPT ALL SELECT name, asin FROM product_categories)
+				UNION ALL (SELECT name, asin FROM product_categories EXCEPT ALL SELECT * FROM want)) d`,
 	} {
 		var diff int
 		if err := pool.QueryRow(ctx, q).Scan(&diff); err != nil {

@@ -133,8 +133,11 @@ func (s *Store) ListProducts(ctx context.Context, p ListProductsParams) ([]*reco
 		rows, err = s.db.Query(ctx, `SELECT `+productColumns+` FROM products
 			WHERE asin > $1 ORDER BY asin LIMIT $2`, tok.ASIN, n+1)
 	} else {
+		// product_categories keeps a category's products in ASIN order, so
+		// a page reads its rows and no more, however big the category.
 		rows, err = s.db.Query(ctx, `SELECT `+productColumns+` FROM products
-			WHERE category_names @> ARRAY[$3::text] AND asin > $1 ORDER BY asin LIMIT $2`, tok.ASIN, n+1, p.Category)
+			WHERE asin IN (SELECT asin FROM product_categories WHERE name = $3 AND asin > $1 ORDER BY asin LIMIT $2)
+			ORDER BY asin`, tok.ASIN, n+1, p.Category)
 	}
 	if err != nil {
 		return nil, "", translate(err, "list products")
