@@ -36,11 +36,12 @@ const benchDataDir = "../../.build/bench-data"
 // callers, on generated catalogs of each size in BENCH_SIZES (default
 // "1x,100x"; add 1000x by hand: it loads 3.5M reviews). At the end it prints
 // each size's p50 and p99 against 1×: the cost of an answer should not grow
-// with the catalog (goal ≤ 1.5).
+// with the catalog (goal ≤ 1.5). With -count, the ratios are of the
+// medians over the runs.
 func BenchmarkListRecommendations(b *testing.B) {
 	sizes := strings.Split(or(os.Getenv("BENCH_SIZES"), "1x,100x"), ",")
 	type key struct{ size, kind string }
-	results := map[key][2]time.Duration{}
+	results := map[key][][2]time.Duration{} // one per run of -count
 	kinds := []string{"product", "reviewer", "ListProducts"}
 	type catalog struct {
 		size                int
@@ -95,7 +96,8 @@ func BenchmarkListRecommendations(b *testing.B) {
 					}
 				}
 				p50, p99 := runConcurrent(b, call)
-				results[key{fmt.Sprintf("%dx", n), kind}] = [2]time.Duration{p50, p99}
+				k := key{fmt.Sprintf("%dx", n), kind}
+				results[k] = append(results[k], [2]time.Duration{p50, p99})
 			})
 		}
 	}
@@ -105,14 +107,31 @@ func BenchmarkListRecommendations(b *testing.B) {
 			continue
 		}
 		for _, kind := range kinds {
-			base, ok1 := results[key{"1x", kind}]
-			big, ok2 := results[key{fmt.Sprintf("%dx", n), kind}]
+			base, ok1 := medians(results[key{"1x", kind}])
+			big, ok2 := medians(results[key{fmt.Sprintf("%dx", n), kind}])
 			if ok1 && ok2 {
 				fmt.Printf("ratio %dx/1x %-12s at %d callers: p50 %.2f (%v / %v), p99 %.2f (%v / %v)\n", n, kind, benchCallers,
 					float64(big[0])/float64(base[0]), big[0], base[0], float64(big[1])/float64(base[1]), big[1], base[1])
 			}
 		}
 	}
+}
+
+// medians returns the median p50 and the median p99 of the runs.
+func medians(runs [][2]time.Duration) ([2]time.Duration, bool) {
+	if len(runs) == 0 {
+		return [2]time.Duration{}, false
+	}
+	var out [2]time.Duration
+	for i := range out {
+		v := make([]time.Duration, len(runs))
+		for j, r := range runs {
+			v[j] = r[i]
+		}
+		slices.Sort(v)
+		out[i] = v[len(v)/2]
+	}
+	return out, true
 }
 
 // runConcurrent calls call from benchCallers goroutines until b.N calls are
