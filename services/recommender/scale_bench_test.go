@@ -41,7 +41,7 @@ const benchDataDir = "../../.build/bench-data"
 func BenchmarkListRecommendations(b *testing.B) {
 	sizes := strings.Split(or(os.Getenv("BENCH_SIZES"), "1x,100x"), ",")
 	type key struct{ size, kind string }
-	results := map[key][][2]time.Duration{} // one per run of -count
+	results := map[key][]measured{}
 	kinds := []string{"product", "reviewer", "ListProducts"}
 	type catalog struct {
 		size                int
@@ -97,7 +97,7 @@ func BenchmarkListRecommendations(b *testing.B) {
 				}
 				p50, p99 := runConcurrent(b, call)
 				k := key{fmt.Sprintf("%dx", n), kind}
-				results[k] = append(results[k], [2]time.Duration{p50, p99})
+				results[k] = append(results[k], measured{b.N, p50, p99})
 			})
 		}
 	}
@@ -117,21 +117,32 @@ func BenchmarkListRecommendations(b *testing.B) {
 	}
 }
 
-// medians returns the median p50 and the median p99 of the runs.
-func medians(runs [][2]time.Duration) ([2]time.Duration, bool) {
-	if len(runs) == 0 {
+// measured is one run of a sub-benchmark: calibration runs (small n) and
+// the runs -count asks for all call it.
+type measured struct {
+	n        int
+	p50, p99 time.Duration
+}
+
+// medians returns the median p50 and the median p99 of the measured runs,
+// leaving out calibration runs (under half the largest b.N).
+func medians(runs []measured) ([2]time.Duration, bool) {
+	maxN := 0
+	for _, r := range runs {
+		maxN = max(maxN, r.n)
+	}
+	var p50s, p99s []time.Duration
+	for _, r := range runs {
+		if r.n*2 >= maxN {
+			p50s, p99s = append(p50s, r.p50), append(p99s, r.p99)
+		}
+	}
+	if len(p50s) == 0 {
 		return [2]time.Duration{}, false
 	}
-	var out [2]time.Duration
-	for i := range out {
-		v := make([]time.Duration, len(runs))
-		for j, r := range runs {
-			v[j] = r[i]
-		}
-		slices.Sort(v)
-		out[i] = v[len(v)/2]
-	}
-	return out, true
+	slices.Sort(p50s)
+	slices.Sort(p99s)
+	return [2]time.Duration{p50s[len(p50s)/2], p99s[len(p99s)/2]}, true
 }
 
 // runConcurrent calls call from benchCallers goroutines until b.N calls are
