@@ -15,6 +15,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/internal/database"
+	"github.com/breakwater/breakwater/internal/pgtest"
+	"github.com/breakwater/breakwater/services/recommender/migrations"
 	"github.com/breakwater/breakwater/services/recommender/samplecatalog"
 	"github.com/breakwater/breakwater/services/recommender/store"
 )
@@ -254,8 +257,9 @@ func exactRecs(t *testing.T, s *store.Store, p store.RecommendParams) []rec {
 	return out
 }
 
-// TestRebuildCrash: a rebuild whose backend is killed at any step leaves the
-// old tables in place and right; a rebuild that completes recomputes them.
+// TestRebuildCrash: a rebuild whose backend is terminated at any step leaves
+// the old tables in place and right; a rebuild that completes recomputes
+// them.
 func TestRebuildCrash(t *testing.T) {
 	s, pool := sampleStore(t)
 	ctx := context.Background()
@@ -273,7 +277,8 @@ func TestRebuildCrash(t *testing.T) {
 				if step != at {
 					return nil
 				}
-				// kill -9 of the backend, as a crash of the server would.
+				// The rebuild's backend ends, as when its connection or
+				// process dies.
 				_, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 					WHERE datname = current_database() AND application_name = 'recommender-rebuild'`)
 				return err
@@ -305,6 +310,61 @@ func TestRebuildCrash(t *testing.T) {
 	// The triggers work on the rebuilt tables.
 	if _, err := s.CreateReview(ctx, &recommenderv1.Review{Asin: "B0010T3QT2", ReviewerId: "AOXYEIOONT0EAZ", Overall: 5,
 		ReviewTime: timestamppb.Now()}, "after-rebuild"); err != nil && !errors.Is(err, store.ErrNotFound) {
+		t.Fatal(err)
+	}
+	checkTables(t, pool)
+}
+
+// TestRebuildServerKilled: PostgreSQL killed (-9) in the middle of a rebuild,
+// after the new tables are built and indexed, comes back with the old
+// tables, consistent with the reviews, and no half-built ones.
+func TestRebuildServerKilled(t *testing.T) {
+	pg := pgtest.Start(t, pgtest.WithSetting("synchronous_commit", "on"))
+	ctx := context.Background()
+	dbURL := pg.NewDatabase(t)
+	open := func() *pgxpool.Pool {
+		pool, err := database.Open(ctx, dbURL, "recommender")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pool
+	}
+	pool := open()
+	if err := database.Migrate(ctx, pool, "recommender", migrations.FS); err != nil {
+		t.Fatal(err)
+	}
+	s := store.New(pool)
+	seedQuality(t, s)
+	// A mark the rebuild would erase: S(A, B) is 28, make it 1028.
+	if _, err := pool.Exec(ctx, `UPDATE co_reviews SET score = score + 1000 WHERE asin = $1 AND other = $2`, asinOf("A"), asinOf("B")); err != nil {
+		t.Fatal(err)
+	}
+	err := store.Rebuild(ctx, pool, func(_ context.Context, step store.RebuildStep) error {
+		if step == store.StepIndexed {
+			pg.Kill(t)
+		}
+		return nil
+	})
+	if err == nil {
+		t.Fatal("rebuild with the server killed succeeded")
+	}
+	pool.Close()
+	pg.Restart(t)
+	pool = open()
+	defer pool.Close()
+	var score int64
+	if err := pool.QueryRow(ctx, `SELECT score FROM co_reviews WHERE asin = $1 AND other = $2`, asinOf("A"), asinOf("B")).Scan(&score); err != nil || score != 1028 {
+		t.Errorf("S(A, B) after the crash = %d (%v), want the old table's 1028", score, err)
+	}
+	var next int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_class WHERE relname LIKE '%\_next%'`).Scan(&next); err != nil || next != 0 {
+		t.Errorf("%d relations of the half-built tables left (%v)", next, err)
+	}
+	if got := recommend(t, store.New(pool), store.RecommendParams{ASIN: asinOf("A")}); len(got) == 0 || got[0] != (rec{"B", store.ReasonCoReviewed}) {
+		t.Errorf("after the crash: %v, want B first", got)
+	}
+	// The rebuild run again completes and recomputes the mark away.
+	if err := store.Rebuild(ctx, pool, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkTables(t, pool)
