@@ -28,6 +28,7 @@ GOOGLE_RPC_TEMPLATE   := examples/python-client/buf.gen.googlerpc.yaml
 
 GO_SOURCES = $(shell git ls-files -co --exclude-standard '*.go' | grep -v '^gen/')
 BENCH_COUNT ?= 6
+SIZE        ?= 10x
 
 .PHONY: help
 help: ## Show this help.
@@ -122,8 +123,12 @@ test-deploy: ## Validate deploy/: Dockerfile, compose.yaml, kustomize base, brea
 test: lint check-generate go-test test-deploy ## Everything CI runs: lint, generated-code freshness, race tests, deploy checks.
 
 .PHONY: bench
-bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default).
-	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./...
+bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default; BENCH_SIZES=1x,100x,1000x adds the 3.5M-review catalog).
+	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) -timeout 60m ./...
+
+.PHONY: bench-data
+bench-data: ## Generate a benchmark catalog into .build/bench-data (SIZE=10x|100x|1000x; seeded, Zipf popularity).
+	$(GO) run ./services/recommender/internal/benchcatalog/benchdata -size $(SIZE) -dir .build/bench-data
 
 .PHONY: clean
 clean: ## Remove build output and fetched generators.

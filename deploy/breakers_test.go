@@ -28,7 +28,7 @@ func TestBreakerConfig(t *testing.T) {
 
 	// The database breakers, by the names the services give them
 	// (pgbreaker.WithName in each command).
-	for _, name := range []string{"adprovider/postgres", "recommender/postgres"} {
+	for _, name := range []string{"adprovider/postgres", "recommender/postgres", "recommender/postgres-recommendations"} {
 		s := set.Breaker(name).Settings()
 		if s.Timeout != 2*time.Second || s.ConsecutiveFailures != 3 || s.HalfOpenMaxProbes != 2 {
 			t.Errorf("%s: timeout %v, consecutive failures %d, half-open probes %d; want the database entry (2s, 3, 2)",

@@ -22,36 +22,6 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
 
-// BenchmarkListRecommendations ranks for products and reviewers of the sample
-// catalog through the gRPC server, with AdProvider (a fake) answering.
-func BenchmarkListRecommendations(b *testing.B) {
-	e := newEnv(b, pgtest.Shared(b).NewDatabase(b), true)
-	ctx := context.Background()
-	reqs := []*recommenderv1.ListRecommendationsRequest{
-		{Asin: "B0010T3QT2"}, {Asin: "B00006IE7F"}, {Asin: "B004Y6PWPQ", MaxResults: 20},
-		{ReviewerId: firstReviewer(b, e)}, {},
-	}
-	lat := make([]time.Duration, 0, b.N)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; b.Loop(); i++ {
-		start := time.Now()
-		if _, err := e.client.ListRecommendations(ctx, reqs[i%len(reqs)]); err != nil {
-			b.Fatal(err)
-		}
-		lat = append(lat, time.Since(start))
-	}
-	reportPercentiles(b, lat)
-}
-
-func firstReviewer(b *testing.B, e *env) string {
-	var id string
-	if err := e.pool.QueryRow(context.Background(), `SELECT min(reviewer_id) FROM reviews`).Scan(&id); err != nil {
-		b.Fatal(err)
-	}
-	return id
-}
-
 // BenchmarkGetAds: healthy (AdProvider answers) against open (AdProvider
 // stopped, breaker open, house ads). The degraded answer should cost no more
 // than the healthy one.

@@ -39,9 +39,11 @@ func TestDatabaseDown(t *testing.T) {
 	write := &recommenderv1.CreateReviewRequest{RequestId: "down-1", Review: &recommenderv1.Review{
 		Asin: "B0010T3QT2", ReviewerId: "A1", Overall: 5}}
 	reasons := map[string]bool{}
-	for i := 0; e.breaker(t, dbBreaker).State != breaker.StateOpen; i++ {
+	// Recommendations have a breaker of their own (a bulkhead); it is the
+	// one their failures open.
+	for i := 0; e.breaker(t, rankBreaker).State != breaker.StateOpen; i++ {
 		if i == 10 {
-			t.Fatalf("database breaker still %v", e.breaker(t, dbBreaker).State)
+			t.Fatalf("recommendations' database breaker still %v", e.breaker(t, rankBreaker).State)
 		}
 		resp, err := e.client.ListRecommendations(ctx, req)
 		if err != nil {
@@ -104,8 +106,8 @@ func TestLastGoodExpires(t *testing.T) {
 	if _, err := e.client.ListRecommendations(ctx, req); err != nil {
 		t.Fatal(err)
 	}
-	e.set.Breakers() // the database breaker exists now
-	b, _ := e.set.Get(dbBreaker)
+	e.set.Breakers()                  // the database breakers exist now
+	b, _ := e.set.Get(rankBreaker)    // the recommendations' bulkhead
 	b.SetMode(breaker.ModeForcedOpen) // as an operator would: no kill needed
 	resp, err := e.client.ListRecommendations(ctx, req)
 	if err != nil {

@@ -46,7 +46,11 @@
 // # The database and the last good answer
 //
 // The store runs over pgbreaker.DB, so while the database is down its breaker
-// opens and calls fail at once. ListRecommendations then serves the last good
+// opens and calls fail at once. The ranking queries run over a pool and a
+// breaker of their own (store.WithRecommendationDB; the command names it
+// recommender/postgres-recommendations), a bulkhead: when they run slow,
+// only that breaker opens, and catalog reads and writes go on.
+// ListRecommendations then serves the last good
 // answer for the same (asin, reviewer_id, max_results), from an LRU bounded
 // by bytes ([WithLastGoodBytes], default [DefaultLastGoodBytes]: answers are
 // kept encoded, so each is charged exactly), by entries and by age

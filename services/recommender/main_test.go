@@ -106,12 +106,14 @@ type env struct {
 	adsConn *grpc.ClientConn
 	pool    *pgxpool.Pool
 	db      *pgbreaker.DB
+	rankDB  *pgbreaker.DB // the recommendation queries' bulkhead: own pool, own breaker
 	client  recommenderv1.RecommenderServiceClient
 }
 
 const (
 	getAdsBreaker = "adprovider/adprovider.v1.AdProviderService/GetAds"
 	dbBreaker     = "postgres/recommender"
+	rankBreaker   = "postgres/recommender-recommendations"
 	openFor       = 10 * time.Second
 )
 
@@ -129,6 +131,8 @@ func newEnv(t testing.TB, dbURL string, sample bool) *env {
 		recommender.AdProviderBreakers(breaker.WithTimeout(200*time.Millisecond),
 			breaker.WithConsecutiveFailures(3), breaker.WithOpenTimeout(openFor, openFor), breaker.WithHalfOpen(1, 1)),
 		breaker.WithMethod(dbBreaker, "", breaker.WithConsecutiveFailures(3),
+			breaker.WithOpenTimeout(openFor, openFor), breaker.WithHalfOpen(1, 1)),
+		breaker.WithMethod(rankBreaker, "", breaker.WithConsecutiveFailures(3), breaker.WithTimeout(time.Second),
 			breaker.WithOpenTimeout(openFor, openFor), breaker.WithHalfOpen(1, 1)))
 	t.Cleanup(func() { e.set.Close() })
 
@@ -142,7 +146,13 @@ func newEnv(t testing.TB, dbURL string, sample bool) *env {
 		t.Fatal(err)
 	}
 	e.db = pgbreaker.New(e.pool, e.set, pgbreaker.WithName(dbBreaker))
-	st := store.New(e.db)
+	rankPool, err := database.Open(ctx, dbURL, "recommender", database.WithConnectTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(rankPool.Close)
+	e.rankDB = pgbreaker.New(rankPool, e.set, pgbreaker.WithName(rankBreaker))
+	st := store.New(e.db, store.WithRecommendationDB(e.rankDB))
 	if sample {
 		if _, err := samplecatalog.LoadIfEmpty(ctx, store.New(e.pool)); err != nil {
 			t.Fatal(err)

@@ -112,7 +112,7 @@ describe("BreakerAdminService", () => {
     );
   });
 
-  test("the Recommender's database breaker forced open: reads and writes are UNAVAILABLE with CIRCUIT_OPEN, recommendations fall back to the last good answer", async () => {
+  test("the Recommender's database breaker forced open: reads and writes are UNAVAILABLE with CIRCUIT_OPEN, recommendations fall back to the last good answer once their own breaker is open too", async () => {
     const key = { asin: knownAsin, maxResults: 4 };
     const good = await recommender.listRecommendations(key);
     await recommenderBreakers.setBreakerMode({ name: "recommender/postgres", mode: BreakerMode.FORCED_OPEN }, admin);
@@ -127,6 +127,17 @@ describe("BreakerAdminService", () => {
       assert.ok((circuitOpen(err)?.retryAfterMs ?? 0) > 0, "no RetryInfo on a forced-open rejection");
     }
 
+    // Recommendations run on a pool and breaker of their own (a bulkhead):
+    // with the catalog's breaker open they are still fresh.
+    const fresh = await recommender.listRecommendations(key);
+    assert.deepEqual(
+      fresh.degraded.filter((d) => d.dependency === "database").map((d) => d.fallback),
+      [],
+    );
+    await recommenderBreakers.setBreakerMode(
+      { name: "recommender/postgres-recommendations", mode: BreakerMode.FORCED_OPEN },
+      admin,
+    );
     const cached = await recommender.listRecommendations(key);
     assert.deepEqual(
       cached.recommendations.map((r) => r.product?.asin),

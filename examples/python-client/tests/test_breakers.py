@@ -154,6 +154,11 @@ class ForcedOpenTest(BreakerTest):
             self.assertEqual(cm.exception.breaker, "recommender/postgres")
             self.assertGreater(cm.exception.retry_after or 0, 0, "no RetryInfo on a forced-open rejection")
 
+        # Recommendations run on a pool and breaker of their own (a bulkhead):
+        # with the catalog's breaker open they are still fresh.
+        fresh = self.c.recommender.list_recommendations(asin=KNOWN_ASIN, max_results=4)
+        self.assertEqual([d.fallback for d in fresh.degraded if d.dependency == "database"], [])
+        self.c.recommender_breakers.set_breaker_mode("recommender/postgres-recommendations", FORCED_OPEN)
         cached = self.c.recommender.list_recommendations(asin=KNOWN_ASIN, max_results=4)
         self.assertEqual([r.product.asin for r in cached.recommendations],
                          [r.product.asin for r in good.recommendations])

@@ -11,7 +11,8 @@ import (
 	"github.com/breakwater/breakwater/services/recommender/store"
 )
 
-// Catalog is where [Import] writes; *store.Store satisfies it.
+// Catalog is where [Import] writes; *store.Store satisfies it, and so does
+// *store.Bulk, which writes through COPY for catalogs of millions of rows.
 type Catalog interface {
 	UpsertProducts(ctx context.Context, products []*recommenderv1.Product) error
 	UpsertReviews(ctx context.Context, reviews []store.ImportedReview) (skipped []string, err error)

@@ -27,4 +27,17 @@
 // replay of a request from a reuse of its key for a different review. Its
 // indexes serve reviews of one product newest first, all reviews newest first,
 // a reviewer's reviews, and the two legs of the co-review join.
+//
+// popularity and co_reviews (00002) hold what recommendations rank by,
+// derived from products and reviews and kept in step by statement-level
+// triggers in the writing transaction (store.Rebuild recomputes them whole);
+// each has an index in ranking order, so a tier reads its first rows. The
+// triggers skip their work in a transaction that sets
+// recommender.defer_maintenance = on (the bulk import, which rebuilds after).
+//
+// products' jsonb columns are also kept as generated arrays (00003), which
+// is what reads select: no JSON is decoded per row. product_categories
+// (00004) lists each category's products in ASIN order for ListProducts'
+// category filter, so a page reads one index range however big the
+// category.
 package migrations

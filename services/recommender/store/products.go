@@ -11,22 +11,30 @@ import (
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 )
 
-const productColumns = `asin, title, description, image_url, related, sales_rank, categories,
-	brand, price_currency, price_units, price_nanos`
+// productColumns are what a product is read from: its jsonb columns through
+// the arrays PostgreSQL generates from them (migration 00003), so reading
+// decodes no JSON.
+const productColumns = `asin, title, description, image_url,
+	also_bought, also_viewed, bought_together, buy_after_viewing, sales_rank_keys, sales_rank_values,
+	category_path_names, category_path_lengths, brand, price_currency, price_units, price_nanos`
 
 // insertProducts inserts the rows of parallel arrays. category_names and
 // leaf_categories are derived here, in SQL, so CreateProduct and the import
 // cannot disagree on them.
-const insertProducts = `
+const insertProducts = insertProductsSelect + `
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+	$8::text[], $9::text[], $10::bigint[], $11::integer[])
+	AS u(asin, title, description, image_url, related, sales_rank, categories, brand, price_currency, price_units, price_nanos)`
+
+// insertProductsSelect inserts rows u of products' text columns; the bulk
+// import selects them from its staging table.
+const insertProductsSelect = `
 INSERT INTO products (asin, title, description, image_url, related, sales_rank, categories,
 	category_names, leaf_categories, brand, price_currency, price_units, price_nanos)
 SELECT u.asin, u.title, u.description, u.image_url, u.related::jsonb, u.sales_rank::jsonb, u.categories::jsonb,
 	ARRAY(SELECT DISTINCT n FROM jsonb_array_elements(u.categories::jsonb) AS p, jsonb_array_elements_text(p) AS n ORDER BY 1),
 	ARRAY(SELECT DISTINCT p->>-1 FROM jsonb_array_elements(u.categories::jsonb) AS p WHERE jsonb_array_length(p) > 0 ORDER BY 1),
-	u.brand, NULLIF(u.price_currency, ''), u.price_units, u.price_nanos
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-	$8::text[], $9::text[], $10::bigint[], $11::integer[])
-	AS u(asin, title, description, image_url, related, sales_rank, categories, brand, price_currency, price_units, price_nanos)`
+	u.brand, NULLIF(u.price_currency, ''), u.price_units, u.price_nanos`
 
 // relatedJSON is the jsonb shape of products.related: the originals' keys.
 type relatedJSON struct {
@@ -68,6 +76,12 @@ func (a *productArgs) add(p *recommenderv1.Product) {
 	a.currency = append(a.currency, p.GetPrice().GetCurrencyCode())
 	a.units = append(a.units, p.GetPrice().GetUnits())
 	a.nanos = append(a.nanos, p.GetPrice().GetNanos())
+}
+
+// row returns the i-th product as a row of the same columns, for COPY.
+func (a *productArgs) row(i int) []any {
+	return []any{a.asin[i], a.title[i], a.description[i], a.imageURL[i], a.related[i], a.salesRank[i],
+		a.categories[i], a.brand[i], a.currency[i], a.units[i], a.nanos[i]}
 }
 
 func (a *productArgs) args() []any {
@@ -119,8 +133,11 @@ func (s *Store) ListProducts(ctx context.Context, p ListProductsParams) ([]*reco
 		rows, err = s.db.Query(ctx, `SELECT `+productColumns+` FROM products
 			WHERE asin > $1 ORDER BY asin LIMIT $2`, tok.ASIN, n+1)
 	} else {
+		// product_categories keeps a category's products in ASIN order, so
+		// a page reads its rows and no more, however big the category.
 		rows, err = s.db.Query(ctx, `SELECT `+productColumns+` FROM products
-			WHERE category_names @> ARRAY[$3::text] AND asin > $1 ORDER BY asin LIMIT $2`, tok.ASIN, n+1, p.Category)
+			WHERE asin IN (SELECT asin FROM product_categories WHERE name = $3 AND asin > $1 ORDER BY asin LIMIT $2)
+			ORDER BY asin`, tok.ASIN, n+1, p.Category)
 	}
 	if err != nil {
 		return nil, "", translate(err, "list products")
@@ -157,7 +174,14 @@ func (s *Store) UpsertProducts(ctx context.Context, products []*recommenderv1.Pr
 	if len(products) == 0 {
 		return nil
 	}
-	// ON CONFLICT DO UPDATE may not touch a row twice in one statement.
+	a := lastProducts(products)
+	_, err := s.w.Exec(ctx, insertProducts+upsertProducts, a.args()...)
+	return translate(err, "upsert products")
+}
+
+// lastProducts keeps the last of a batch's products with one ASIN: ON
+// CONFLICT DO UPDATE may not touch a row twice in one statement.
+func lastProducts(products []*recommenderv1.Product) *productArgs {
 	last := make(map[string]int, len(products))
 	for i, p := range products {
 		last[p.GetAsin()] = i
@@ -168,15 +192,17 @@ func (s *Store) UpsertProducts(ctx context.Context, products []*recommenderv1.Pr
 			a.add(p)
 		}
 	}
-	_, err := s.w.Exec(ctx, insertProducts+`
+	return &a
+}
+
+// upsertProducts makes insertProducts replace the products that exist.
+const upsertProducts = `
 		ON CONFLICT (asin) DO UPDATE SET title = EXCLUDED.title, description = EXCLUDED.description,
 			image_url = EXCLUDED.image_url, related = EXCLUDED.related, sales_rank = EXCLUDED.sales_rank,
 			categories = EXCLUDED.categories, category_names = EXCLUDED.category_names,
 			leaf_categories = EXCLUDED.leaf_categories, brand = EXCLUDED.brand,
 			price_currency = EXCLUDED.price_currency, price_units = EXCLUDED.price_units,
-			price_nanos = EXCLUDED.price_nanos`, a.args()...)
-	return translate(err, "upsert products")
-}
+			price_nanos = EXCLUDED.price_nanos`
 
 // CountProducts returns the size of the catalog, to tell an empty database.
 func (s *Store) CountProducts(ctx context.Context) (int64, error) {
@@ -186,8 +212,8 @@ func (s *Store) CountProducts(ctx context.Context) (int64, error) {
 }
 
 // productsByASIN returns the products with the given ASINs, keyed by ASIN.
-func (s *Store) productsByASIN(ctx context.Context, asins []string) (map[string]*recommenderv1.Product, error) {
-	rows, err := s.db.Query(ctx, `SELECT `+productColumns+` FROM products WHERE asin = ANY($1)`, asins)
+func (s *Store) productsByASIN(ctx context.Context, db DB, asins []string) (map[string]*recommenderv1.Product, error) {
+	rows, err := db.Query(ctx, `SELECT `+productColumns+` FROM products WHERE asin = ANY($1)`, asins)
 	if err != nil {
 		return nil, err
 	}
@@ -204,28 +230,36 @@ func (s *Store) productsByASIN(ctx context.Context, asins []string) (map[string]
 
 func scanProduct(row pgx.CollectableRow) (*recommenderv1.Product, error) {
 	var (
-		p        recommenderv1.Product
-		rel      relatedJSON
-		cats     [][]string
-		currency *string
-		units    int64
-		nanos    int32
+		p                  recommenderv1.Product
+		rel                recommenderv1.RelatedProducts
+		rankKeys, catNames []string
+		rankValues         []int64
+		catLengths         []int32
+		currency           *string
+		units              int64
+		nanos              int32
 	)
-	if err := row.Scan(&p.Asin, &p.Title, &p.Description, &p.ImageUrl, &rel, &p.SalesRank, &cats,
-		&p.Brand, &currency, &units, &nanos); err != nil {
+	if err := row.Scan(&p.Asin, &p.Title, &p.Description, &p.ImageUrl,
+		&rel.AlsoBought, &rel.AlsoViewed, &rel.BoughtTogether, &rel.BuyAfterViewing, &rankKeys, &rankValues,
+		&catNames, &catLengths, &p.Brand, &currency, &units, &nanos); err != nil {
 		return nil, err
 	}
-	if rel.AlsoBought != nil || rel.AlsoViewed != nil || rel.BoughtTogether != nil || rel.BuyAfterViewing != nil {
-		p.Related = &recommenderv1.RelatedProducts{
-			AlsoBought: rel.AlsoBought, AlsoViewed: rel.AlsoViewed,
-			BoughtTogether: rel.BoughtTogether, BuyAfterViewing: rel.BuyAfterViewing,
+	if len(rel.AlsoBought) > 0 || len(rel.AlsoViewed) > 0 || len(rel.BoughtTogether) > 0 || len(rel.BuyAfterViewing) > 0 {
+		p.Related = &rel
+	}
+	if len(rankKeys) > 0 && len(rankKeys) == len(rankValues) {
+		p.SalesRank = make(map[string]int64, len(rankKeys))
+		for i, k := range rankKeys {
+			p.SalesRank[k] = rankValues[i]
 		}
 	}
-	if len(p.SalesRank) == 0 {
-		p.SalesRank = nil
-	}
-	for _, c := range cats {
-		p.Categories = append(p.Categories, &recommenderv1.CategoryPath{Path: c})
+	if len(catLengths) > 0 {
+		p.Categories = make([]*recommenderv1.CategoryPath, 0, len(catLengths))
+		for _, n := range catLengths {
+			n = min(n, int32(len(catNames)))
+			p.Categories = append(p.Categories, &recommenderv1.CategoryPath{Path: catNames[:n:n]})
+			catNames = catNames[n:]
+		}
 	}
 	if currency != nil {
 		p.Price = &moneyv1.Money{CurrencyCode: *currency, Units: units, Nanos: nanos}

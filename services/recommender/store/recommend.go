@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,6 +15,21 @@ const (
 	ReasonPopularInCategory = "popular_in_category"
 	ReasonPopular           = "popular"
 )
+
+// Bounds of one answer: what keeps the rows a recommendation reads the same
+// whatever the catalog size.
+const (
+	// SeedsPerReviewer is how many of a reviewer's reviewed products, most
+	// recently reviewed first, seed their recommendations.
+	SeedsPerReviewer = 20
+	// NeighboursPerSeed is how many of a seed's best co-reviewed neighbours
+	// a reviewer's ranking merges (a product's own ranking reads just the
+	// answer's length).
+	NeighboursPerSeed = 100
+)
+
+// neighboursPerSeed is NeighboursPerSeed, changed by tests only.
+var neighboursPerSeed = NeighboursPerSeed
 
 // RecommendParams says for whom to recommend.
 type RecommendParams struct {
@@ -30,6 +46,14 @@ type scored struct {
 	score int64
 }
 
+// seedSet is what a request ranks from.
+type seedSet struct {
+	asins    []string // co-review seeds
+	weights  []int32  // their weights, w × 4: (s − 1), or 4 for the requested product
+	excluded []string // never recommended: the product and everything the reviewer reviewed
+	cats     []string // leaf categories of the product and the reviewer's seeds
+}
+
 // Recommend ranks products for a product, a reviewer, or both, best first.
 //
 // # Ranking
@@ -38,17 +62,22 @@ type scored struct {
 // a co-review by someone who disliked either product adds nothing.
 //
 // The seeds are the requested product, with weight 1 (as if the shopper liked
-// it), and each product the reviewer reviewed, with the weight of their
-// rating. A candidate Y scores
+// it), and the reviewer's [SeedsPerReviewer] most recently reviewed products,
+// with the weight of their rating. A candidate Y scores
 //
-//	co(Y) = Σ over seeds X, Σ over other reviewers r of X and Y: w(seed X) · w(r's X) · w(r's Y)
+//	co(Y) = Σ over seeds X: w(seed X) · S(X, Y)
+//	S(X, Y) = Σ over reviewers r of X and Y: w(r's X) · w(r's Y)
 //
-// and candidates with co(Y) > 0 come first ("co_reviewed"). The seeds are
-// never candidates. Remaining places go to the products in the seeds' most
-// specific categories ("popular_in_category"), then to the whole catalog
-// ("popular"), both by pop(Y) = Σ w(s) over Y's reviews, a rating-weighted
-// review count. Ties go to the smaller ASIN, and the sums are integers in
-// SQL, so the same data always gives the same answer.
+// and candidates with co(Y) > 0 come first ("co_reviewed"). S is kept in the
+// co_reviews table (see package migrations), updated in the transaction that
+// writes a review, so a product's ranking reads its first rows; a reviewer's
+// merges the [NeighboursPerSeed] best of each seed. The seeds and everything
+// the reviewer reviewed are never candidates. Remaining places go to the
+// products in the seeds' most specific categories ("popular_in_category"),
+// then to the whole catalog ("popular"), both by pop(Y) = Σ w(s) over Y's
+// reviews, a rating-weighted review count kept in the popularity table. Ties
+// go to the smaller ASIN, and the sums are integers, so the same data always
+// gives the same answer.
 //
 // The reported score keeps tiers apart and orders within one:
 // tier + x/(1+x), with tier 2, 1, 0 for co_reviewed, popular_in_category,
@@ -63,67 +92,15 @@ func (s *Store) Recommend(ctx context.Context, p RecommendParams) ([]*recommende
 	case limit > 100:
 		limit = 100
 	}
-	var (
-		seeds    []string
-		weights  []int32 // (s−1) for reviews, 4 for the requested product: w × 4
-		excluded []string
-		leafCats []string
-		seedCats []string // the reviewer's products, for their categories
-	)
-	if p.ASIN != "" {
-		var cats []string
-		err := s.db.QueryRow(ctx, `SELECT leaf_categories FROM products WHERE asin = $1`, p.ASIN).Scan(&cats)
-		if err != nil {
-			return nil, translate(err, "recommend")
-		}
-		seeds, weights, excluded = append(seeds, p.ASIN), append(weights, 4), append(excluded, p.ASIN)
-		leafCats = append(leafCats, cats...)
+	seeds, err := s.seeds(ctx, p)
+	if err != nil {
+		return nil, translate(err, "recommend")
 	}
-	if p.ReviewerID != "" {
-		rows, err := s.db.Query(ctx, `SELECT asin, overall - 1 FROM reviews WHERE reviewer_id = $1 ORDER BY asin`, p.ReviewerID)
-		if err != nil {
-			return nil, translate(err, "recommend")
-		}
-		type seed struct {
-			ASIN   string
-			Weight int32
-		}
-		own, err := pgx.CollectRows(rows, pgx.RowToStructByPos[seed])
-		if err != nil {
-			return nil, translate(err, "recommend")
-		}
-		for _, o := range own {
-			if o.ASIN == p.ASIN {
-				continue // already a seed, with the full weight
-			}
-			seeds, weights = append(seeds, o.ASIN), append(weights, o.Weight)
-			excluded = append(excluded, o.ASIN)
-			seedCats = append(seedCats, o.ASIN)
-		}
-	}
-
 	var tiers [3][]scored
-	if len(seeds) > 0 {
-		// The co-review join: seed → its reviewers (reviews_asin_time_idx) →
-		// their other reviews (reviews_reviewer_idx), both index-only.
-		got, err := s.ranked(ctx, `
-			SELECT b.asin, sum(s.weight * (a.overall - 1) * (b.overall - 1))::bigint
-			FROM unnest($1::text[], $2::integer[]) AS s(asin, weight)
-			JOIN reviews a ON a.asin = s.asin AND a.reviewer_id <> $3
-			JOIN reviews b ON b.reviewer_id = a.reviewer_id
-			WHERE b.asin <> ALL($4::text[])
-			GROUP BY b.asin
-			HAVING sum(s.weight * (a.overall - 1) * (b.overall - 1)) > 0
-			ORDER BY 2 DESC, 1 LIMIT $5`, seeds, weights, p.ReviewerID, excluded, limit)
-		if err != nil {
-			return nil, err
-		}
-		tiers[0] = got
-	}
 	taken := func() []string {
 		// Never nil: pgx sends a nil slice as NULL, and "<> ALL(NULL)" is
 		// never true.
-		out := append(make([]string, 0, limit+len(excluded)), excluded...)
+		out := append(make([]string, 0, limit+len(seeds.excluded)), seeds.excluded...)
 		for _, t := range tiers {
 			for _, c := range t {
 				out = append(out, c.asin)
@@ -133,39 +110,154 @@ func (s *Store) Recommend(ctx context.Context, p RecommendParams) ([]*recommende
 	}
 	left := func() int { return limit - len(tiers[0]) - len(tiers[1]) - len(tiers[2]) }
 
-	if left() > 0 && (len(leafCats) > 0 || len(seedCats) > 0) {
-		got, err := s.ranked(ctx, `
-			WITH cats AS (
-				SELECT unnest($1::text[]) AS c
-				UNION SELECT unnest(leaf_categories) FROM products WHERE asin = ANY($2::text[])
-			)
-			SELECT p.asin, COALESCE(sum(r.overall - 1), 0)::bigint
-			FROM products p LEFT JOIN reviews r ON r.asin = p.asin
-			WHERE p.leaf_categories && ARRAY(SELECT c FROM cats) AND p.asin <> ALL($3::text[])
-			GROUP BY p.asin
-			ORDER BY 2 DESC, 1 LIMIT $4`, leafCats, seedCats, taken(), left())
-		if err != nil {
-			return nil, err
+	if tiers[0], err = s.coReviewed(ctx, seeds, limit); err != nil {
+		return nil, translate(err, "recommend")
+	}
+	if left() > 0 && len(seeds.cats) > 0 {
+		if tiers[1], err = s.popularInCategories(ctx, seeds.cats, taken(), left()); err != nil {
+			return nil, translate(err, "recommend")
 		}
-		tiers[1] = got
 	}
 	if left() > 0 {
-		got, err := s.ranked(ctx, `
-			SELECT p.asin, COALESCE(r.score, 0)::bigint
-			FROM products p
-			LEFT JOIN (SELECT asin, sum(overall - 1) AS score FROM reviews GROUP BY asin) r ON r.asin = p.asin
-			WHERE p.asin <> ALL($1::text[])
-			ORDER BY 2 DESC, 1 LIMIT $2`, taken(), left())
-		if err != nil {
-			return nil, err
+		if tiers[2], err = s.popular(ctx, taken(), left()); err != nil {
+			return nil, translate(err, "recommend")
 		}
-		tiers[2] = got
 	}
+	recs, err := s.recommendations(ctx, tiers)
+	return recs, translate(err, "recommend")
+}
 
-	chosen := taken()[len(excluded):]
-	products, err := s.productsByASIN(ctx, chosen)
+// seeds reads the requested product's categories (ErrNotFound when it does
+// not exist) and the reviewer's reviewed products: a bounded read, one
+// reviewer's rows.
+func (s *Store) seeds(ctx context.Context, p RecommendParams) (seedSet, error) {
+	var ss seedSet
+	if p.ASIN != "" {
+		var cats []string
+		if err := s.rank.QueryRow(ctx, `SELECT leaf_categories FROM products WHERE asin = $1`, p.ASIN).Scan(&cats); err != nil {
+			return ss, err
+		}
+		ss.asins, ss.weights, ss.excluded = []string{p.ASIN}, []int32{4}, []string{p.ASIN}
+		ss.cats = cats
+	}
+	if p.ReviewerID == "" {
+		return ss, nil
+	}
+	// Each reviewed product once, its weights summed (a product reviewed
+	// twice seeds twice), most recently reviewed first.
+	rows, err := s.rank.Query(ctx, `
+		SELECT asin, sum(overall - 1)::integer FROM reviews WHERE reviewer_id = $1
+		GROUP BY asin ORDER BY max(review_time) DESC, asin`, p.ReviewerID)
 	if err != nil {
-		return nil, translate(err, "recommend")
+		return ss, err
+	}
+	type own struct {
+		ASIN   string
+		Weight int32
+	}
+	reviewed, err := pgx.CollectRows(rows, pgx.RowToStructByPos[own])
+	if err != nil {
+		return ss, err
+	}
+	var catSeeds []string
+	ownSeeds := 0
+	for _, o := range reviewed {
+		if o.ASIN == p.ASIN {
+			continue // already a seed, with the full weight
+		}
+		ss.excluded = append(ss.excluded, o.ASIN)
+		if len(catSeeds) < SeedsPerReviewer {
+			catSeeds = append(catSeeds, o.ASIN)
+		}
+		// A one-star review adds nothing, so it takes no seed's place.
+		if o.Weight > 0 && ownSeeds < SeedsPerReviewer {
+			ss.asins, ss.weights = append(ss.asins, o.ASIN), append(ss.weights, o.Weight)
+			ownSeeds++
+		}
+	}
+	if len(catSeeds) > 0 {
+		rows, err := s.rank.Query(ctx, `
+			SELECT DISTINCT c FROM products, unnest(leaf_categories) AS c WHERE asin = ANY($1::text[])`, catSeeds)
+		if err != nil {
+			return ss, err
+		}
+		cats, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return ss, err
+		}
+		for _, c := range cats {
+			if !slices.Contains(ss.cats, c) {
+				ss.cats = append(ss.cats, c)
+			}
+		}
+	}
+	return ss, nil
+}
+
+// coReviewed merges the seeds' neighbour rows: each seed's best
+// NeighboursPerSeed (just enough for the answer when the product is the only
+// seed), index-only from co_reviews_rank_idx.
+func (s *Store) coReviewed(ctx context.Context, ss seedSet, limit int) ([]scored, error) {
+	if len(ss.asins) == 0 {
+		return nil, nil
+	}
+	perSeed := limit + len(ss.excluded)
+	if len(ss.asins) > 1 {
+		perSeed = max(neighboursPerSeed, limit)
+	}
+	return s.ranked(ctx, `
+		SELECT n.other, sum(s.weight * n.score)::bigint
+		FROM unnest($1::text[], $2::integer[]) AS s(asin, weight)
+		CROSS JOIN LATERAL (
+			SELECT other, score FROM co_reviews c WHERE c.asin = s.asin
+			ORDER BY score DESC, other LIMIT $3
+		) n
+		-- An anti-join, hashed once, rather than "<> ALL", which would
+		-- compare every row with every excluded product.
+		WHERE NOT EXISTS (SELECT 1 FROM unnest($4::text[]) AS x(asin) WHERE x.asin = n.other)
+		GROUP BY n.other
+		HAVING sum(s.weight * n.score) > 0
+		ORDER BY 2 DESC, 1 LIMIT $5`, ss.asins, ss.weights, perSeed, ss.excluded, limit)
+}
+
+// popularInCategories reads the best of each category's popularity rows,
+// skipping what is taken, and merges them.
+func (s *Store) popularInCategories(ctx context.Context, cats, taken []string, n int) ([]scored, error) {
+	return s.ranked(ctx, `
+		SELECT t.asin, max(t.score)
+		FROM unnest($1::text[]) AS c(category)
+		CROSS JOIN LATERAL (
+			SELECT asin, score FROM popularity p
+			WHERE p.category = c.category AND p.asin <> ALL($2::text[])
+			ORDER BY score DESC, asin LIMIT $3
+		) t
+		GROUP BY t.asin
+		ORDER BY 2 DESC, 1 LIMIT $3`, cats, taken, n)
+}
+
+// popular reads the whole catalog's best popularity rows, skipping what is
+// taken.
+func (s *Store) popular(ctx context.Context, taken []string, n int) ([]scored, error) {
+	return s.ranked(ctx, `
+		SELECT asin, score FROM popularity
+		WHERE category = '' AND asin <> ALL($1::text[])
+		ORDER BY score DESC, asin LIMIT $2`, taken, n)
+}
+
+// recommendations reads the chosen products and scores them per tier.
+func (s *Store) recommendations(ctx context.Context, tiers [3][]scored) ([]*recommenderv1.Recommendation, error) {
+	var chosen []string
+	for _, t := range tiers {
+		for _, c := range t {
+			chosen = append(chosen, c.asin)
+		}
+	}
+	if len(chosen) == 0 {
+		return []*recommenderv1.Recommendation{}, nil
+	}
+	products, err := s.productsByASIN(ctx, s.rank, chosen)
+	if err != nil {
+		return nil, err
 	}
 	recs := make([]*recommenderv1.Recommendation, 0, len(chosen))
 	for i, t := range tiers {
@@ -189,14 +281,13 @@ func (s *Store) Recommend(ctx context.Context, p RecommendParams) ([]*recommende
 }
 
 func (s *Store) ranked(ctx context.Context, sql string, args ...any) ([]scored, error) {
-	rows, err := s.db.Query(ctx, sql, args...)
+	rows, err := s.rank.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, translate(err, "recommend")
+		return nil, err
 	}
-	got, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (scored, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (scored, error) {
 		var s scored
 		err := row.Scan(&s.asin, &s.score)
 		return s, err
 	})
-	return got, translate(err, "recommend")
 }

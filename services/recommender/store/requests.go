@@ -56,7 +56,7 @@ func (s *Store) CreateProductOnce(ctx context.Context, p *recommenderv1.Product,
 			stored   []byte
 			inserted bool
 		)
-		err := s.db.QueryRow(ctx, createProductOnce, args...).Scan(&asin, &stored, &inserted)
+		err := s.w.QueryRow(ctx, createProductOnce, args...).Scan(&asin, &stored, &inserted)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue // no row: see above
 		}

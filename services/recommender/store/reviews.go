@@ -189,48 +189,12 @@ func (s *Store) UpsertReviews(ctx context.Context, reviews []ImportedReview) (sk
 	if len(reviews) == 0 {
 		return nil, nil
 	}
-	last := make(map[string]int, len(reviews))
-	for i, r := range reviews {
-		last[r.RequestID] = i
-	}
-	var (
-		rid, asin, reviewer, name, text, summary []string
-		helpful, total                           []int32
-		overall                                  []int16
-		at                                       []time.Time
-	)
-	for i, ir := range reviews {
-		if last[ir.RequestID] != i {
-			continue
-		}
-		r := ir.Review
-		rid = append(rid, ir.RequestID)
-		asin = append(asin, r.GetAsin())
-		reviewer = append(reviewer, r.GetReviewerId())
-		name = append(name, r.GetReviewerName())
-		helpful = append(helpful, r.GetHelpful().GetHelpfulVotes())
-		total = append(total, r.GetHelpful().GetTotalVotes())
-		text = append(text, r.GetReviewText())
-		overall = append(overall, int16(r.GetOverall()))
-		summary = append(summary, r.GetSummary())
-		at = append(at, r.GetReviewTime().AsTime())
-	}
-	rows, err := s.w.Query(ctx, `
-		INSERT INTO reviews (request_id, asin, reviewer_id, reviewer_name, helpful_votes, total_votes,
-			review_text, overall, summary, review_time)
-		SELECT u.request_id, u.asin, u.reviewer_id, u.reviewer_name, u.helpful_votes, u.total_votes,
-			u.review_text, u.overall, u.summary, u.review_time
+	a := newReviewArgs(reviews)
+	rows, err := s.w.Query(ctx, upsertReviews+`
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[],
 			$7::text[], $8::smallint[], $9::text[], $10::timestamptz[])
 			AS u(request_id, asin, reviewer_id, reviewer_name, helpful_votes, total_votes,
-				review_text, overall, summary, review_time)
-		WHERE EXISTS (SELECT 1 FROM products p WHERE p.asin = u.asin)
-		ON CONFLICT (request_id) DO UPDATE SET asin = EXCLUDED.asin, reviewer_id = EXCLUDED.reviewer_id,
-			reviewer_name = EXCLUDED.reviewer_name, helpful_votes = EXCLUDED.helpful_votes,
-			total_votes = EXCLUDED.total_votes, review_text = EXCLUDED.review_text,
-			overall = EXCLUDED.overall, summary = EXCLUDED.summary, review_time = EXCLUDED.review_time
-		RETURNING request_id`,
-		rid, asin, reviewer, name, helpful, total, text, overall, summary, at)
+				review_text, overall, summary, review_time)`+upsertReviewsConflict, a.args()...)
 	if err != nil {
 		return nil, translate(err, "upsert reviews")
 	}
@@ -238,14 +202,81 @@ func (s *Store) UpsertReviews(ctx context.Context, reviews []ImportedReview) (sk
 	if err != nil {
 		return nil, translate(err, "upsert reviews")
 	}
+	return notWritten(a.rid, written), nil
+}
+
+// notWritten returns the ids of want that are not in written.
+func notWritten(want, written []string) (skipped []string) {
 	done := make(map[string]bool, len(written))
 	for _, id := range written {
 		done[id] = true
 	}
-	for _, id := range rid {
+	for _, id := range want {
 		if !done[id] {
 			skipped = append(skipped, id)
 		}
 	}
-	return skipped, nil
+	return skipped
+}
+
+// upsertReviews inserts rows u of the imported columns, replacing the rows
+// with their request id, and leaving out reviews of unknown products.
+const upsertReviews = `
+		INSERT INTO reviews (request_id, asin, reviewer_id, reviewer_name, helpful_votes, total_votes,
+			review_text, overall, summary, review_time)
+		SELECT u.request_id, u.asin, u.reviewer_id, u.reviewer_name, u.helpful_votes, u.total_votes,
+			u.review_text, u.overall, u.summary, u.review_time`
+
+const upsertReviewsConflict = `
+		WHERE EXISTS (SELECT 1 FROM products p WHERE p.asin = u.asin)
+		ON CONFLICT (request_id) DO UPDATE SET asin = EXCLUDED.asin, reviewer_id = EXCLUDED.reviewer_id,
+			reviewer_name = EXCLUDED.reviewer_name, helpful_votes = EXCLUDED.helpful_votes,
+			total_votes = EXCLUDED.total_votes, review_text = EXCLUDED.review_text,
+			overall = EXCLUDED.overall, summary = EXCLUDED.summary, review_time = EXCLUDED.review_time
+		RETURNING request_id`
+
+// reviewArgs holds a batch of imported reviews as parallel arrays, in the
+// order of upsertReviews' columns.
+type reviewArgs struct {
+	rid, asin, reviewer, name, text, summary []string
+	helpful, total                           []int32
+	overall                                  []int16
+	at                                       []time.Time
+}
+
+// newReviewArgs keeps the last of a batch's reviews with one request id: ON
+// CONFLICT DO UPDATE may not touch a row twice in one statement.
+func newReviewArgs(reviews []ImportedReview) *reviewArgs {
+	last := make(map[string]int, len(reviews))
+	for i, r := range reviews {
+		last[r.RequestID] = i
+	}
+	a := &reviewArgs{}
+	for i, ir := range reviews {
+		if last[ir.RequestID] != i {
+			continue
+		}
+		r := ir.Review
+		a.rid = append(a.rid, ir.RequestID)
+		a.asin = append(a.asin, r.GetAsin())
+		a.reviewer = append(a.reviewer, r.GetReviewerId())
+		a.name = append(a.name, r.GetReviewerName())
+		a.helpful = append(a.helpful, r.GetHelpful().GetHelpfulVotes())
+		a.total = append(a.total, r.GetHelpful().GetTotalVotes())
+		a.text = append(a.text, r.GetReviewText())
+		a.overall = append(a.overall, int16(r.GetOverall()))
+		a.summary = append(a.summary, r.GetSummary())
+		a.at = append(a.at, r.GetReviewTime().AsTime())
+	}
+	return a
+}
+
+func (a *reviewArgs) args() []any {
+	return []any{a.rid, a.asin, a.reviewer, a.name, a.helpful, a.total, a.text, a.overall, a.summary, a.at}
+}
+
+// row returns the i-th review as a row of the same columns, for COPY.
+func (a *reviewArgs) row(i int) []any {
+	return []any{a.rid[i], a.asin[i], a.reviewer[i], a.name[i], a.helpful[i], a.total[i], a.text[i],
+		a.overall[i], a.summary[i], a.at[i]}
 }

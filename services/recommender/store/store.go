@@ -44,8 +44,9 @@ const (
 
 // Store reads and writes the recommender schema.
 type Store struct {
-	db DB // reads
-	w  DB // writes
+	db   DB // catalog reads
+	w    DB // writes
+	rank DB // the queries of Recommend
 }
 
 // An Option configures a [Store].
@@ -58,13 +59,22 @@ type Option func(*Store)
 func WithWriter(w DB) Option { return func(s *Store) { s.w = w } }
 
 // New returns a store over db, whose search_path must be the recommender
-// schema.
+// schema. Without [WithWriter] and [WithRecommendationDB], writes and
+// Recommend go to db too.
 func New(db DB, opts ...Option) *Store {
-	s := &Store{db: db, w: db}
+	s := &Store{db: db, w: db, rank: db}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
+}
+
+// WithRecommendationDB sends the queries of [Store.Recommend] to db instead:
+// the service gives them a database breaker of their own over the same pool
+// (a bulkhead), so a ranking query that runs slow opens that breaker and
+// never the one guarding catalog reads and writes.
+func WithRecommendationDB(db DB) Option {
+	return func(s *Store) { s.rank = db }
 }
 
 // translate maps PostgreSQL's answers to the store's errors at its edge, so

@@ -1,8 +1,11 @@
 // Command recommender runs the Recommender gRPC service, or, as
-// `recommender import`, loads the originals' CSV files into its database.
+// `recommender import`, loads the originals' CSV files into its database
+// (COPY in batches, then a rebuild of the recommendation tables), or, as
+// `recommender rebuild`, recomputes those tables from the reviews.
 //
 //	recommender                      serve (configuration from the environment)
 //	recommender import --products meta_office.csv --reviews office_both_set.csv
+//	recommender rebuild
 //
 // Configuration (DESIGN.md, "Configuration"; read by internal/serve, flags
 // override, `recommender -h` lists them): RECOMMENDER_ADDR (:8000),
@@ -39,6 +42,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "import" {
 		return runImport(ctx, args[1:], getenv, stderr)
+	}
+	if len(args) > 0 && args[0] == "rebuild" {
+		return runRebuild(ctx, args[1:], getenv, stderr)
 	}
 	cfg, err := loadConfig(args, getenv, stderr)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/internal/database"
 	"github.com/breakwater/breakwater/internal/pgtest"
 	"github.com/breakwater/breakwater/services/recommender"
 )
@@ -131,8 +132,13 @@ func TestServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	kinds := map[breakerv1.BreakerKind]bool{}
+	names := map[string]bool{}
 	for _, b := range list.GetBreakers() {
 		kinds[b.GetKind()] = true
+		names[b.GetName()] = true
+	}
+	if !names[dbBreakerName] || !names[rankBreakerName] {
+		t.Errorf("ListBreakers = %v; want %s and the bulkhead %s", list, dbBreakerName, rankBreakerName)
 	}
 	if !kinds[breakerv1.BreakerKind_BREAKER_KIND_DATABASE] || !kinds[breakerv1.BreakerKind_BREAKER_KIND_GRPC_METHOD] {
 		t.Errorf("ListBreakers = %v; want the database breaker and the GetAds breaker", list)
@@ -143,7 +149,8 @@ func TestServe(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `breakwater_breaker_state{breaker="recommender/postgres"`) || !strings.Contains(string(body), "grpc_client_handled_total") {
+	if !strings.Contains(string(body), `breakwater_breaker_state{breaker="recommender/postgres"`) ||
+		!strings.Contains(string(body), `breakwater_breaker_state{breaker="recommender/postgres-recommendations"`) || !strings.Contains(string(body), "grpc_client_handled_total") {
 		t.Errorf("/metrics lacks breaker or gRPC client metrics")
 	}
 }
@@ -175,11 +182,28 @@ func TestImportCommand(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run %d: %v\n%s", run, err, out.String())
 		}
-		for _, want := range []string{"skipped products line 3", "imported 2 products and 2 reviews", "reviews: 2 rows read, 2 written, 0 skipped, done"} {
+		for _, want := range []string{"skipped products line 3", "imported 2 products and 2 reviews", "reviews: 2 rows read, 2 written, 0 skipped, done",
+			"rebuilt the recommendation tables"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("run %d output lacks %q:\n%s", run, want, out.String())
 			}
 		}
+	}
+	// The import deferred the recommendation tables and rebuilt them: A1
+	// co-reviewed the two products, (5−1)·(3−1) = 8 each way.
+	pool, err := database.Open(context.Background(), url, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var pairs, score int64
+	if err := pool.QueryRow(context.Background(), `SELECT count(*), sum(score) FROM co_reviews`).Scan(&pairs, &score); err != nil || pairs != 2 || score != 16 {
+		t.Errorf("co_reviews after the import: %d rows, scores %d (%v); want 2 rows of 8", pairs, score, err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"rebuild", "--database-url", url}, env(), &out); err != nil ||
+		!strings.Contains(out.String(), "rebuild: swapped") {
+		t.Errorf("recommender rebuild: %v\n%s", err, out.String())
 	}
 	if err := runImport(context.Background(), nil, env(), io.Discard); err == nil {
 		t.Error("import with no files: no error")

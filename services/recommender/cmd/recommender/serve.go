@@ -33,8 +33,12 @@ const (
 	schema = "recommender"
 	// dbBreakerName names the database breaker in logs, metrics and the
 	// admin service, like AdProvider's "adprovider/postgres".
-	dbBreakerName  = "recommender/postgres"
-	maxPrepareWait = 10 * time.Second
+	dbBreakerName = "recommender/postgres"
+	// rankBreakerName guards the recommendation queries, over a pool of
+	// their own: a bulkhead, so their slowness can neither open
+	// dbBreakerName nor take the connections catalog calls need.
+	rankBreakerName = "recommender/postgres-recommendations"
+	maxPrepareWait  = 10 * time.Second
 	// dbTimeout is the database breaker's default timeout: every query of a
 	// request ends within it, whatever the caller's deadline, so a hung
 	// database turns into a last good answer rather than a long wait.
@@ -83,11 +87,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) error {
 	log := cfg.logger
 	// The service's own breaker defaults, below any BREAKER_CONFIG file:
-	// GetAds' timeout and house ads, and the database's timeout.
+	// GetAds' timeout and house ads, and the databases' timeouts.
 	srv, err := serve.New(cfg.Config, log, serve.WithBreakerOptions(
 		recommender.AdProviderBreakers(),
 		breaker.WithMethodDefaults(dbBreakerName, "", breaker.WithTimeout(dbTimeout)),
 		breaker.WithMethodDefaults(dbBreakerName+pgbreaker.WriteSuffix, "", breaker.WithTimeout(dbTimeout)),
+		breaker.WithMethodDefaults(rankBreakerName, "", breaker.WithTimeout(dbTimeout)),
 	))
 	if err != nil {
 		return err
@@ -112,6 +117,15 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	}
 	db := pgbreaker.New(pool, srv.Breakers(), dbOpts...)
 	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
+	// The ranking queries' bulkhead: a pool and a breaker of their own.
+	rankPool, err := database.Open(ctx, cfg.DatabaseURL, schema, database.WithApplicationName("recommender-recommendations"))
+	if err != nil {
+		srv.Breakers().Close()
+		return err
+	}
+	defer database.Close(rankPool, poolCloseBound, log)
+	rankDB := pgbreaker.New(rankPool, srv.Breakers(), pgbreaker.WithName(rankBreakerName))
+	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(rankDB))
 
 	// Dialled once for the process: transport credentials and client
 	// metrics from serve, then the breaker interceptor and the retry policy.
@@ -127,7 +141,8 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	}
 	defer conn.Close()
 
-	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(store.New(db, store.WithWriter(db.Writer())),
+	recommenderv1.RegisterRecommenderServiceServer(srv.GRPC(), recommender.NewServer(
+		store.New(db, store.WithWriter(db.Writer()), store.WithRecommendationDB(rankDB)),
 		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log), recommender.WithAdminToken(cfg.AdminToken)))
 	hs := srv.Health()
 	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
