@@ -79,7 +79,7 @@ func TestRecommendationsBulkhead(t *testing.T) {
 			return fmt.Errorf("ListReviews: %w", err)
 		}
 		p := &recommenderv1.Product{Asin: fmt.Sprintf("B0BULK%04d", i), Title: "Bulkhead"}
-		if _, err := e.client.CreateProduct(ctx, &recommenderv1.CreateProductRequest{Product: p}); err != nil {
+		if _, err := e.client.CreateProduct(asAdmin(ctx), &recommenderv1.CreateProductRequest{Product: p}); err != nil {
 			return fmt.Errorf("CreateProduct: %w", err)
 		}
 		return nil

@@ -116,7 +116,6 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 		dbOpts = append(dbOpts, pgbreaker.WithReadPool(readPool))
 	}
 	db := pgbreaker.New(pool, srv.Breakers(), dbOpts...)
-	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
 	// The ranking queries' bulkhead: a pool and a breaker of their own.
 	rankPool, err := database.Open(ctx, cfg.DatabaseURL, schema, database.WithApplicationName("recommender-recommendations"))
 	if err != nil {
@@ -125,7 +124,7 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	}
 	defer database.Close(rankPool, poolCloseBound, log)
 	rankDB := pgbreaker.New(rankPool, srv.Breakers(), pgbreaker.WithName(rankBreakerName))
-	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(rankDB))
+	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db, rankDB))
 
 	// Dialled once for the process: transport credentials and client
 	// metrics from serve, then the breaker interceptor and the retry policy.
