@@ -125,9 +125,14 @@ test: lint check-generate go-test test-deploy ## Everything CI runs: lint, gener
 bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default).
 	$(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./...
 
+.PHONY: build
+build: ## Build adprovider and recommender into bin/.
+	$(GO) build -o bin/ ./services/adprovider/cmd/adprovider ./services/recommender/cmd/recommender
+	@echo "built bin/adprovider and bin/recommender"
+
 .PHONY: clean
-clean: ## Remove build output and fetched generators.
-	rm -rf .build bin node_modules
+clean: ## Remove build output, fetched generators and run-all's state (.run/: its private database too).
+	rm -rf .build bin node_modules .run
 
 ## ---- running it ----
 
