@@ -13,7 +13,7 @@ import (
 )
 
 // Config is what every breakwater service reads at start-up: the
-// environment first (DESIGN.md, Configuration), then flags that override it.
+// environment first (README.md, "Configuration"), then flags that override it.
 type Config struct {
 	// Name is the service's short name ("recommender", "adprovider"); it
 	// prefixes its own environment variables (RECOMMENDER_ADDR, ...).
