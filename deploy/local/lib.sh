@@ -245,6 +245,7 @@ stop_service() {
   local name=$1 pid="${PIDS[$1]:-}" rc=0
   [ -n "$pid" ] || return 0
   kill -TERM "$pid" 2>/dev/null || true
+  kill -CONT "$pid" 2>/dev/null || true # a stopped process (the demo's hang) acts on TERM only once resumed
   wait_bounded "$pid" 20 || rc=$?
   unset "PIDS[$name]"
   if [ "$rc" -eq 0 ] || [ "$rc" -eq 143 ]; then say "stopped $name"; else say "stopped $name (exit status $rc)"; fi
@@ -359,7 +360,7 @@ stop_all() {
   if [ -n "${PIDS[postgres]:-}" ]; then stop_postgres; stopped+=(PostgreSQL); fi
   if ((${#stopped[@]} > 0)); then
     local list="${stopped[*]}"
-    say "$SCRIPT stopped (${list// /, }) in $((SECONDS - t0)) s${PG_OWN:+; the data stays in $(rel "$PG_DATA")}"
+    say "$SCRIPT stopped (${list// /, }) in $((SECONDS - t0)) s"
   fi
 }
 
