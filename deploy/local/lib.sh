@@ -199,7 +199,7 @@ await_build() {
     fi
     sleep 0.2
   done
-  wait "$pid" || rc=$?
+  wait "$pid" 2>/dev/null || rc=$?
   unset "BUILDS[$what]"
   if [ "$rc" -ne 0 ]; then
     die "building $what failed:" "$(grep -v '^#' "$LOG_DIR/build-$what.log" | head -n 3)" "log: $(rel "$LOG_DIR")/build-$what.log"
@@ -269,8 +269,13 @@ exited() {
   local name=$1 pid="${PIDS[$1]}" rc=0 how
   wait "$pid" 2>/dev/null || rc=$?
   unset "PIDS[$name]"
-  if ((rc > 128)); then how="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"; else how="exit status $rc"; fi
-  die "$name exited on its own ($how): $(cause "$name")" "log: $(rel "$LOG_DIR")/$name.log"
+  if ((rc > 128)); then
+    # Killed from outside: its log cannot say why, only where it was.
+    how="killed by SIG$(kill -l $((rc - 128)) 2>/dev/null || echo $((rc - 128)))"
+    die "$name exited on its own ($how); its last log line: $(since "$name" | tail -n 1 | cut -c1-200)" \
+      "log: $(rel "$LOG_DIR")/$name.log"
+  fi
+  die "$name exited on its own (exit status $rc): $(cause "$name")" "log: $(rel "$LOG_DIR")/$name.log"
 }
 
 # db_reason NAME prints the driver's reason of NAME's latest failed attempt

@@ -389,3 +389,85 @@ func processesUsing(dir string) []proc {
 	}
 	return left
 }
+
+// TestRunAllChildDies: a child that ends on its own is reported in a line
+// or two with its cause. PostgreSQL dying leaves the services running
+// degraded; a service dying ends the run, the others stopped in order.
+func TestRunAllChildDies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the whole system")
+	}
+	sc, tr, _, runDir := upRunAll(t, runAllOptions{})
+	pidOf := func(path string) int {
+		t.Helper()
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	waitFor := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for !strings.Contains(tr.since(0), what) {
+			if time.Now().After(deadline) {
+				t.Fatalf("run-all never said %q:\n%s", what, tr.since(0))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	// The postmaster's pid is the first line of postmaster.pid.
+	if err := syscall.Kill(pidOf(filepath.Join(runDir, "pgdata", "postmaster.pid")), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("PostgreSQL exited on its own")
+	waitFor("the services go on degraded")
+	select {
+	case <-sc.done:
+		t.Fatalf("run-all ended when PostgreSQL died:\n%s", tr.since(0))
+	default:
+	}
+
+	var adprovider int
+	for _, p := range processesUsing(runDir) {
+		if strings.HasPrefix(p.cmdline, filepath.Join(runDir, "bin", "adprovider")) {
+			adprovider = p.pid
+		}
+	}
+	if adprovider == 0 {
+		t.Fatalf("no adprovider process under %s", runDir)
+	}
+	if err := syscall.Kill(adprovider, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sc.done:
+	case <-time.After(time.Minute):
+		t.Fatalf("run-all still running a minute after adprovider died:\n%s", tr.since(0))
+	}
+	text := tr.since(0)
+	if sc.err == nil {
+		t.Errorf("run-all exited 0 after adprovider died:\n%s", text)
+	}
+	for _, want := range []string{
+		"run-all: adprovider exited on its own (killed by SIGKILL); its last log line: ",
+		"log: " + filepath.Join(runDir, "logs", "adprovider.log"),
+		"stopped recommender",
+		"run-all stopped (recommender)",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("want %q in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, " Killed ") {
+		t.Errorf("bash's own job report leaked into the output:\n%s", text)
+	}
+	if left := processesUsing(runDir); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
+}
