@@ -272,10 +272,10 @@ type mdBlock struct {
 // readmeBlocks returns README.md's fenced code blocks.
 func readmeBlocks(t *testing.T) []mdBlock {
 	t.Helper()
-	return markdownBlocks(t, filepath.Join("..", "..", "README.md"))
+	return fencedBlocks(t, filepath.Join("..", "..", "README.md"))
 }
 
-func markdownBlocks(t *testing.T, path string) []mdBlock {
+func fencedBlocks(t *testing.T, path string) []mdBlock {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
