@@ -75,12 +75,26 @@ answer() {
   local recs ads deg words=""
   recs="$(grep -c '"reason": "\(co_reviewed\|popular_in_category\|popular\)"' <<<"$OUT" || true)"
   ads="$(grep -c '"adId"' <<<"$OUT" || true)"
-  deg="$(awk -F'"' '/"dependency":/ {d=$4} /"reason":/ && d {r=$4} /"fallback":/ && d {print d, r, $4; d=""}' <<<"$OUT")"
+  # One line per degradation: dependency, why (a rejection names its
+  # breaker: "G open", "A open"), fallback.
+  deg="$(awk -F'"' -v g="$GETADS_BREAKER" '
+    /"dependency":/ {d=$4; r=""; f=""; b=""}
+    /"reason":/ && d {r=$4}
+    /"fallback":/ && d {f=$4}
+    /"breaker":/ && d {b=$4}
+    /^ *}/ && d {
+      if (r == "circuit_open" && b == g) r = "G open"
+      else if (r == "circuit_open" && b == "recommender/postgres") r = "R open"
+      else if (r == "circuit_open" && b == "adprovider/postgres") r = "A open"
+      print d "|" r "|" f; d=""
+    }' <<<"$OUT")"
+  local db ad
+  db="$(awk -F'|' '$1 == "database" {print $2; exit}' <<<"$deg")"
+  ad="$(awk -F'|' '$1 == "adprovider" {print $2; exit}' <<<"$deg")"
   if [ "$recs" -gt 0 ]; then
-    if grep -q '^database ' <<<"$deg"; then words="$recs last-good recs, "; else words="$recs recs, "; fi
+    if [ -n "$db" ]; then words="$recs last-good recs ($db), "; else words="$recs recs, "; fi
   fi
-  if grep -q '^adprovider ' <<<"$deg"; then words+="house ads"; else words+="$ads ads"; fi
-  if [ -n "$deg" ]; then words+=" ($(awk '{print $2}' <<<"$deg" | sort -u | paste -sd, -))"; fi
+  if [ -n "$ad" ]; then words+="house ads ($ad)"; else words+="$ads ads"; fi
   echo "$words"
 }
 
@@ -93,9 +107,9 @@ row() {
   ST="$(states)"
   if [ "$1" = rec.GetAds ]; then
     # A call admitted while G was open or half-open is its probe.
-    if [[ "$before" == G:[Oh]* && "$ans" != *circuit_open* ]]; then ans="probe: $ans"; fi
-    # circuit_open with G closed is AdProvider's own breaker, passed on.
-    if [[ "$ST" == G:c* && "$ans" == *circuit_open* ]]; then PASSED_ON=1; fi
+    if [[ "$before" == G:[Oh]* && "$ans" != *"G open"* ]]; then ans="probe: $ans"; fi
+    # "A open": AdProvider's own breaker rejected, and its answer said so.
+    if [[ "$ans" == *"A open"* ]]; then PASSED_ON=1; fi
   fi
   key="$1|$ans|$ST"
   if [ "$key" = "$LAST_KEY" ]; then
@@ -135,7 +149,8 @@ cat <<LEGEND
 breakwater demo. Each row: time since the start, the call, its latency (grpcurl itself takes
 about $BASE ms of it here), the answer, then three breakers: G is Recommender's breaker for
 AdProvider's GetAds, R Recommender's database breaker, A AdProvider's database breaker;
-c closed, O open, h half-open, * forced by an operator, - the service did not answer.
+c closed, O open, h half-open, * forced by an operator, - the service did not answer;
+"house ads (G open)" names the breaker that rejected the call.
 rec.* are calls to Recommender, ad.* to AdProvider; a call a half-open or open breaker lets
 through is its probe.
 LEGEND
@@ -156,7 +171,7 @@ done
 fast=0 fast_ms=0
 for _ in 1 2 3 4 5; do
   get_ads && row rec.GetAds
-  if [[ "$OUT" == *circuit_open* ]]; then fast=$((fast + 1)) fast_ms=$((fast_ms + LAT)); fi
+  if [[ "$(answer)" == *"G open"* ]]; then fast=$((fast + 1)) fast_ms=$((fast_ms + LAT)); fi
 done
 note "until G opened: $slow calls, $((slow_ms / slow)) ms on average; then house ads in $((fast_ms / (fast > 0 ? fast : 1))) ms"
 
@@ -198,7 +213,7 @@ else
   done
   note "both database breakers open $(fmt_ms $((($(now_us) - t_crash) / 1000))) after the crash; answers stay fast"
   if [ -n "$PASSED_ON" ]; then
-    note "circuit_open in rec.GetAds while G is closed is A's rejection, passed on by AdProvider"
+    note "\"A open\" in Recommender's answers: A rejected, and AdProvider's error named it"
   fi
   if [[ "$ST" == G:O* ]]; then
     note "G opened too: to Recommender, an AdProvider that answers UNAVAILABLE is failing"

@@ -50,7 +50,7 @@ func TestDemo(t *testing.T) {
 	for _, want := range []*regexp.Regexp{
 		// The hang: slow house ads while G is closed, then fast ones once it is open.
 		regexp.MustCompile(`rec\.GetAds +\d+ ms +house ads \(deadline_exceeded\) +G:c`),
-		regexp.MustCompile(`rec\.GetAds +\d+ ms +house ads \(circuit_open\) +G:O`),
+		regexp.MustCompile(`rec\.GetAds +\d+ ms +house ads \(G open\) +G:O`),
 		regexp.MustCompile(`-> until G opened: \d+ calls, \d+ ms on average; then house ads in \d+ ms`),
 		regexp.MustCompile(`-> real ads again \d+\.\d s after SIGCONT`),
 		// The database.
