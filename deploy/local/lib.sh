@@ -141,13 +141,17 @@ start_postgres() {
   "${SETSID[@]}" "${run[@]}" >>"$LOG_DIR/postgres.log" 2>&1 </dev/null &
   PIDS[postgres]=$!
   PG_OWN="$bin"
-  local i
-  for i in $(seq 1 100); do
-    if pg_ready; then break; fi
+  # Wait for the status line of postmaster.pid (its 8th) to say "ready"
+  # before connecting: a connection while the server starts up leaves
+  # "FATAL: the database system is starting up" in its log.
+  local i status=""
+  for i in $(seq 1 300); do
+    status="$(sed -n 8p "$PG_DATA/postmaster.pid" 2>/dev/null | tr -d ' ')" || true
+    if [ "$status" = ready ]; then break; fi
     kill -0 "${PIDS[postgres]}" 2>/dev/null || exited postgres
     sleep 0.1
   done
-  pg_ready || die "PostgreSQL did not become ready within 10 s" "log: $(rel "$LOG_DIR")/postgres.log"
+  pg_ready || die "PostgreSQL did not become ready within 30 s" "log: $(rel "$LOG_DIR")/postgres.log"
   if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = 'breakwater'" postgres | grep -q 1; then
     "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE breakwater" postgres >/dev/null
   fi
