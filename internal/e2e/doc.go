@@ -13,6 +13,7 @@
 //   - Outages
 //   - make run-all
 //   - make demo
+//   - Repository hygiene
 //
 // # The system under test
 //
@@ -96,4 +97,12 @@
 // house ads before the GetAds breaker opens and fast ones after, recovery
 // times are measured, every breaker ends in AUTO and closed, and the stop is
 // in order. The README's pasted run must narrate the same steps.
+//
+// # Repository hygiene
+//
+// TestRepositoryHygiene checks that no executable is tracked (by its magic
+// number) and no tracked file passes 1 MB, that `git check-ignore` ignores
+// build output wherever `go build` and make put it while the sources beside
+// it stay tracked, and, with `make -n`, that `make build` builds both
+// services into bin/ and `make clean` removes .run/ too.
 package e2e
