@@ -348,7 +348,7 @@ on_signal() {
   trap '' INT TERM HUP # a second Ctrl-C must not cut the orderly stop short
   echo
   say "$1: stopping"
-  stop_all
+  stop_all "$1"
   exit 0
 }
 
@@ -362,14 +362,18 @@ stop_all() {
   for what in "${!BUILDS[@]}"; do
     kill -TERM -- "-${BUILDS[$what]}" 2>/dev/null || kill -TERM "${BUILDS[$what]}" 2>/dev/null || true
     wait "${BUILDS[$what]}" 2>/dev/null || true
+    stopped+=("the $what build")
   done
   for what in recommender adprovider; do
     if [ -n "${PIDS[$what]:-}" ]; then stop_service "$what"; stopped+=("$what"); fi
   done
   if [ -n "${PIDS[postgres]:-}" ]; then stop_postgres; stopped+=(PostgreSQL); fi
   if ((${#stopped[@]} > 0)); then
-    local list="${stopped[*]}"
-    say "$SCRIPT stopped (${list// /, }) in $((SECONDS - t0)) s"
+    local list
+    list="$(printf '%s, ' "${stopped[@]}")"
+    say "$SCRIPT stopped (${list%, }) in $((SECONDS - t0)) s"
+  elif [ -n "${1:-}" ]; then
+    say "$SCRIPT stopped before anything was started"
   fi
 }
 
