@@ -5,7 +5,7 @@
 #
 #   1. AdProvider hangs (SIGSTOP): calls wait the GetAds deadline until the
 #      breaker opens, then house ads come at once.
-#   2. AdProvider resumes (SIGCONT): the breaker probes, closes; real ads.
+#   2. AdProvider resumes (SIGCONT): the breaker probes it, closes; real ads.
 #   3. PostgreSQL crashes: the database breakers open; Recommender degrades
 #      (house ads, last good recommendations); AdProvider's GetAds fails fast.
 #   4. PostgreSQL back: every breaker closes.
@@ -175,7 +175,7 @@ for _ in 1 2 3 4 5; do
 done
 note "until G opened: $slow calls, $((slow_ms / slow)) ms on average; then house ads in $((fast_ms / (fast > 0 ? fast : 1))) ms"
 
-step "2. AdProvider resumes (SIGCONT): when G's open period ends a probe goes through; real ads."
+step "2. AdProvider resumes (SIGCONT): G probes it, half-opens, closes; real ads return."
 kill -CONT "${PIDS[adprovider]}"
 t_cont=$(now_us)
 recovered=""
