@@ -130,9 +130,14 @@ bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default; BENCH_S
 bench-data: ## Generate a benchmark catalog into .build/bench-data (SIZE=10x|100x|1000x; seeded, Zipf popularity).
 	$(GO) run ./services/recommender/internal/benchcatalog/benchdata -size $(SIZE) -dir .build/bench-data
 
+.PHONY: build
+build: ## Build adprovider and recommender into bin/.
+	$(GO) build -o bin/ ./services/adprovider/cmd/adprovider ./services/recommender/cmd/recommender
+	@echo "built bin/adprovider and bin/recommender"
+
 .PHONY: clean
-clean: ## Remove build output and fetched generators.
-	rm -rf .build bin node_modules
+clean: ## Remove build output, fetched generators and run-all's state (.run/: its private database too).
+	rm -rf .build bin node_modules .run
 
 ## ---- running it ----
 

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # make run-all: PostgreSQL (private, or yours with DATABASE_URL), AdProvider
-# and Recommender with sample data, until Ctrl-C. See README.md, Quick start.
+# and Recommender with sample data, until Ctrl-C (or SIGTERM, or SIGHUP).
+# See README.md, Quick start, and lib.sh for how it stops and fails.
 source "$(dirname "$0")/lib.sh"
 
-trap 'echo; stop_all; exit 0' INT TERM
-trap 'stop_all' EXIT
-
+install_traps
 start_all
+need_grpcurl
 
-G="${BIN_DIR#"$PWD"/}/grpcurl"
+G="$(rel "$BIN_DIR")/grpcurl"
+GETADS='adprovider/adprovider.v1.AdProviderService/GetAds'
 cat <<MSG
 
 breakwater is up. Try:
@@ -18,25 +19,34 @@ breakwater is up. Try:
   $G -plaintext -d '{"asin": "$(sample_asin)", "max_results": 3}' $RECOMMENDER_ADDR recommender.v1.RecommenderService/ListRecommendations
   $G -plaintext -d '{"context_keys": ["pens"]}' $RECOMMENDER_ADDR recommender.v1.RecommenderService/GetAds
   $G -plaintext $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/ListBreakers
-  $G -plaintext -H 'authorization: Bearer $ADMIN_TOKEN' -d '{"name": "adprovider/adprovider.v1.AdProviderService/GetAds", "mode": "BREAKER_MODE_FORCED_OPEN"}' $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/SetBreakerMode
+
+Force Recommender's GetAds breaker open (GetAds then answers with house ads), then back to AUTO:
+
+  $G -plaintext -H 'authorization: Bearer $ADMIN_TOKEN' -d '{"name": "$GETADS", "mode": "BREAKER_MODE_FORCED_OPEN"}' $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/SetBreakerMode
+  $G -plaintext -H 'authorization: Bearer $ADMIN_TOKEN' -d '{"name": "$GETADS", "mode": "BREAKER_MODE_AUTO"}' $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/SetBreakerMode
 
 Breakers, live:  http://$RECOMMENDER_ADMIN_ADDR/breakers   http://$ADPROVIDER_ADMIN_ADDR/breakers
 Metrics:         http://$RECOMMENDER_ADMIN_ADDR/metrics    http://$ADPROVIDER_ADMIN_ADDR/metrics
-Logs:            ${LOG_DIR#"$PWD"/}/
+Logs:            $(rel "$LOG_DIR")/
 Admin token:     $ADMIN_TOKEN   (set ADMIN_TOKEN to choose your own)
 
-Ctrl-C stops everything.
+Ctrl-C stops everything: Recommender, then AdProvider, then PostgreSQL.
 MSG
 
-# Wait for Ctrl-C, or for a service to die on its own.
+# Wait for a signal, or for a child to end on its own. A service that exits
+# ends the run (the system is no longer whole); PostgreSQL exiting is
+# reported, and the services go on degraded, as they would in production.
 while :; do
   for name in adprovider recommender; do
-    if ! kill -0 "${PIDS[$name]}" 2>/dev/null; then
-      say "$name exited unexpectedly; last lines of its log:"
-      tail -n 20 "$LOG_DIR/$name.log" >&2
-      exit 1
-    fi
+    kill -0 "${PIDS[$name]}" 2>/dev/null || exited "$name"
   done
+  if [ -n "${PIDS[postgres]:-}" ] && ! kill -0 "${PIDS[postgres]}" 2>/dev/null; then
+    rc=0
+    wait "${PIDS[postgres]}" 2>/dev/null || rc=$?
+    unset 'PIDS[postgres]'
+    say "PostgreSQL exited on its own (exit status $rc): $(cause postgres)"
+    say "  the services go on degraded (their database breakers open); Ctrl-C stops them"
+  fi
   sleep 1 &
-  wait $! || true
+  wait $! 2>/dev/null || true # a child that died is reported above, not by bash
 done

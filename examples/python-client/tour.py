@@ -9,6 +9,7 @@ ads, create a review safely retried, read the breakers, and, with --break
 
 from __future__ import annotations
 
+import argparse
 import sys
 import uuid
 from typing import Sequence
@@ -17,7 +18,23 @@ import breakwater_client as bw
 from breakwater_client import breaker_pb2, recommender_pb2
 
 
+def parse_args(args: Sequence[str]) -> argparse.Namespace:
+    """--help explains; an unknown argument (a typo of --break, say) is an
+    error with the usage, exit status 2, rather than a tour without it."""
+    parser = argparse.ArgumentParser(
+        prog="tour.py",
+        description="A tour of breakwater: products, recommendations with ads, a safely retried "
+        "review, the breakers.",
+        epilog="Environment: RECOMMENDER_ADDR (localhost:8000), ADPROVIDER_ADDR (localhost:8001), "
+        "ADMIN_TOKEN (needed by --break).")
+    parser.add_argument("--break", dest="break_", action="store_true",
+                        help="force AdProvider's database breaker open to show what a client gets, "
+                        "then put it back to AUTO (needs ADMIN_TOKEN)")
+    return parser.parse_args(args)
+
+
 def main(args: Sequence[str]) -> int:
+    opts = parse_args(args)
     cfg = bw.Config.from_env()
     # The tour prints degradations itself; the default handler would log them too.
     with bw.connect(cfg, on_degraded=None) as c:
@@ -77,7 +94,7 @@ def main(args: Sequence[str]) -> int:
         for b in c.recommender_breakers.list_breakers() + c.adprovider_breakers.list_breakers():
             print(f"  {describe_breaker(b)}")
 
-        if "--break" not in args:
+        if not opts.break_:
             print("\nRun with --break (and ADMIN_TOKEN set) to force a breaker open and see what a client gets.")
             return 0
 

@@ -49,8 +49,9 @@ const numCodes = 17
 // codeTable gives the outcome of every canonical gRPC code.
 type codeTable [numCodes]Outcome
 
-// defaultCodes is DESIGN.md's table: server-side trouble fails, answers
-// that are the caller's fault succeed, caller cancellation is neutral.
+// defaultCodes is the table of docs/architecture.md ("The rules", 3):
+// server-side trouble fails, answers that are the caller's fault succeed,
+// caller cancellation is neutral.
 var defaultCodes = func() codeTable {
 	var t codeTable // zero value: Success
 	for _, c := range []codes.Code{

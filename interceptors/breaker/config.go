@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -234,4 +235,35 @@ func splitMethod(fullMethod string) (service, method string) {
 		return s[:i], s[i+1:]
 	}
 	return s, ""
+}
+
+// Unmatched returns the names of c, in file order, that select none of the
+// given breakers (usually [Set.Breakers], once the service has created its
+// breakers: gRPC breakers at dial time with [Set.MethodBreaker], named ones
+// at start-up). The default name, [{}], always matches. A name that matches
+// nothing is most often a typo, which would otherwise leave a breaker on
+// defaults without a word; in a file shared by several services it may
+// also be another service's, which is for the caller to tell apart.
+func (c *Config) Unmatched(breakers []*Breaker) []Name {
+	var out []Name
+	for _, e := range c.Breakers {
+		for _, n := range e.Name {
+			if n.Service == "" || slices.ContainsFunc(breakers, n.selects) {
+				continue
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// selects reports whether the name applies to b, as [Set] resolves
+// settings: a method name to that method's breakers, a service name to
+// every method of the service and to the named breaker of that name.
+func (n Name) selects(b *Breaker) bool {
+	if b.method == "" {
+		return n.Method == "" && n.Service == b.name
+	}
+	service, method := splitMethod(b.method)
+	return n.Service == service && (n.Method == "" || n.Method == method)
 }

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,36 @@ func TestMethodDefaultsAreBelowTheFile(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, c.got, c.want)
 		}
+	}
+}
+
+// TestConfigUnmatched: the names that select no breaker are reported, in
+// file order; the default name, a method's breaker, a service's methods and
+// a named breaker all count as matched.
+func TestConfigUnmatched(t *testing.T) {
+	c, err := ParseConfig([]byte(`{"breakers": [
+	  {"name": [{}], "timeout": "1s"},
+	  {"name": [{"service": "adprovider.v1.AdProviderService", "method": "GetAds"},
+	            {"service": "adprovider.v1.AdProviderService", "method": "GetAdz"}], "timeout": "0.3s"},
+	  {"name": [{"service": "adprovider.v1.AdProviderService"}, {"service": "adprovider.v1.AdProvider"}], "timeout": "2s"},
+	  {"name": [{"service": "adprovider/postgres"}, {"service": "adprovider/postgress"}], "timeout": "2s"}
+	]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, _ := newSet(t, WithConfig(c))
+	set.MethodBreaker("adprovider", "/adprovider.v1.AdProviderService/GetAds")
+	set.Breaker("adprovider/postgres")
+	got := c.Unmatched(set.Breakers())
+	want := []Name{
+		{Service: "adprovider.v1.AdProviderService", Method: "GetAdz"},
+		{Service: "adprovider.v1.AdProvider"},
+		{Service: "adprovider/postgress"},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Unmatched = %v, want %v", got, want)
+	}
+	if got := c.Unmatched(nil); len(got) != 6 {
+		t.Fatalf("with no breakers, every named entry is unmatched: %v", got)
 	}
 }

@@ -10,7 +10,17 @@
 // database is down, starting up or too slow, the breaker opens and calls
 // fail at once with the breaker's *breaker.OpenError, which a gRPC server
 // turns into UNAVAILABLE with a RetryInfo, instead of every request waiting
-// on a dead database.
+// on a dead database:
+//
+//	pool, err := pgxpool.New(ctx, databaseURL) // never connects eagerly
+//	set := breaker.NewSet(breaker.WithConfig(cfg))
+//	defer set.Close()
+//	var db pgbreaker.Querier = pgbreaker.New(pool, set, pgbreaker.WithName("adprovider/postgres"))
+//	err = db.QueryRow(ctx, "SELECT count(*) FROM ads").Scan(&n) // through the breaker
+//	if errors.Is(err, breaker.ErrOpen) { /* rejected at once: the database is unwell */ }
+//
+// The package's examples (example_test.go) run the same against a real
+// server.
 //
 // # Sections
 //

@@ -19,15 +19,17 @@ import (
 )
 
 // Check returns nil when ctx carries the bearer token want; otherwise an
-// UNAUTHENTICATED error (missing or wrong token) or PERMISSION_DENIED (no
-// token configured, so nobody may write).
+// UNAUTHENTICATED error (missing, malformed or wrong token) or
+// PERMISSION_DENIED (no token configured, so nobody may write). Each message
+// says what was expected; none repeats what was sent, which may be a secret.
 func Check(ctx context.Context, want string) error {
 	if want == "" {
 		return status.Error(codes.PermissionDenied, "admin writes are disabled: the service has no ADMIN_TOKEN")
 	}
 	md, _ := metadata.FromIncomingContext(ctx)
-	for _, v := range md.Get("authorization") {
-		scheme, got, ok := strings.Cut(v, " ")
+	values := md.Get("authorization")
+	for _, v := range values {
+		scheme, got, ok := strings.Cut(strings.TrimSpace(v), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			continue
 		}
@@ -37,6 +39,9 @@ func Check(ctx context.Context, want string) error {
 			return nil
 		}
 		return status.Error(codes.Unauthenticated, "invalid admin token")
+	}
+	if len(values) > 0 {
+		return status.Error(codes.Unauthenticated, "the authorization header is not a bearer token: send `authorization: Bearer <token>` (the word Bearer, a space, then the token)")
 	}
 	return status.Error(codes.Unauthenticated, "admin token required: send `authorization: Bearer <token>`")
 }

@@ -35,7 +35,7 @@ func Open(ctx context.Context, rawURL, schema string, opts ...Option) (*pgxpool.
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx's parse errors can echo the URL, password included.
-		return nil, errors.New("parse database url: malformed (check DATABASE_URL)")
+		return nil, errors.New("parse database url: malformed (check the database URL: DATABASE_URL, <SERVICE>_DATABASE_URL or -database-url)")
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok && o.applicationName != "" {

@@ -12,6 +12,8 @@
 //   - The Python client
 //   - Outages
 //   - make run-all
+//   - make demo
+//   - Repository hygiene
 //
 // # The system under test
 //
@@ -34,6 +36,11 @@
 // addresses, $ADMIN_TOKEN set), and checks each answer against a table keyed
 // by a part of the line. A README line without an entry fails the test, and
 // so does an entry no line uses: the README cannot drift from the services.
+// Every output block of the README (a block without a language after a
+// block of grpcurl lines, in the same section: the ERROR examples) must be
+// what one of those lines printed, compared by status code, message and
+// each error detail as JSON, so a claim such as "a forced breaker sends a
+// RetryInfo" is checked against the wire.
 // TestREADMECallsEveryRPC checks, from the generated descriptors, that the
 // README calls every RPC of every service (BreakerAdminService on both
 // ports), so a new RPC needs a README line too.
@@ -67,7 +74,35 @@
 //
 // TestRunAll runs deploy/local/run-all.sh itself, on free ports and in a run
 // directory of its own: it must bring the system up with a private
-// PostgreSQL, every grpcurl line it prints must work as printed, and SIGTERM
-// must leave no process and no listening port behind. TestRunAllPortInUse
-// checks that a busy port is a one-line error naming the variable to change.
+// PostgreSQL, every grpcurl line it prints must work as printed (the last
+// puts the breaker it forced back to AUTO), and SIGTERM must stop
+// Recommender, AdProvider and PostgreSQL in that order, each by its own
+// orderly shutdown, with no FATAL line in postgres.log, no process and no
+// listening port left. TestRunAllStopsBySignal does the same stop with
+// SIGINT sent to the whole process group (a terminal's Ctrl-C), with SIGINT
+// to the group of a script that started run-all in the background (so that
+// run-all inherited SIGINT ignored), and with SIGHUP.
+// TestRunAllUnreachableDatabase checks that a DATABASE_URL whose server
+// refuses connections ends the run with the driver's reason instead of a
+// wait for readiness, and a malformed one with the service's error, neither
+// showing the password. TestRunAllChildDies kills PostgreSQL (reported; the
+// services go on) and then AdProvider (reported with its cause; the rest
+// stopped in order). TestRunAllPortInUse checks that a busy port is a
+// one-line error naming the variable to change.
+//
+// # make demo
+//
+// TestDemo runs deploy/local/demo.sh to its end: every line fits 100
+// columns, each step is one narrated line, the hang of AdProvider shows slow
+// house ads before the GetAds breaker opens and fast ones after, recovery
+// times are measured, every breaker ends in AUTO and closed, and the stop is
+// in order. The README's pasted run must narrate the same steps.
+//
+// # Repository hygiene
+//
+// TestRepositoryHygiene checks that no executable is tracked (by its magic
+// number) and no tracked file passes 1 MB, that `git check-ignore` ignores
+// build output wherever `go build` and make put it while the sources beside
+// it stay tracked, and, with `make -n`, that `make build` builds both
+// services into bin/ and `make clean` removes .run/ too.
 package e2e

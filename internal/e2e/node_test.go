@@ -54,6 +54,17 @@ func TestNodeClient(t *testing.T) {
 			t.Errorf("the example program's output has no %q:\n%s", want, out)
 		}
 	}
+
+	// Flags: --help explains; an unknown flag (a typo of --break, say) is an
+	// error with the usage, not a tour that silently ignores it.
+	out, err = s.run(t, dir, nil, "node", "dist/examples/node-client/src/main.js", "--help")
+	if err != nil || !bytes.Contains(out, []byte("usage: npm start -- [--break]")) {
+		t.Errorf("--help: %v\n%s", err, out)
+	}
+	out, err = s.run(t, dir, nil, "node", "dist/examples/node-client/src/main.js", "--brake")
+	if err == nil || !bytes.Contains(out, []byte("unknown argument: --brake")) || bytes.Contains(out, []byte("Products:")) {
+		t.Errorf("an unknown flag: want exit status 2 and the usage, got %v\n%s", err, out)
+	}
 }
 
 // nodeClient returns the example's directory once its packages are

@@ -68,6 +68,15 @@ func TestPythonClient(t *testing.T) {
 			t.Errorf("tour.py's output has no %q:\n%s", want, out)
 		}
 	}
+	// Flags: --help explains; an unknown flag is an error with the usage.
+	out, err = s.run(t, dir, pythonEnv, py, "tour.py", "--help")
+	if err != nil || !bytes.Contains(out, []byte("usage: tour.py [-h] [--break]")) {
+		t.Errorf("tour.py --help: %v\n%s", err, out)
+	}
+	out, err = s.run(t, dir, pythonEnv, py, "tour.py", "--brake")
+	if err == nil || !bytes.Contains(out, []byte("unrecognized arguments: --brake")) || bytes.Contains(out, []byte("Products:")) {
+		t.Errorf("tour.py --brake: want exit status 2 and the usage, got %v\n%s", err, out)
+	}
 }
 
 // pythonOutage runs the Python client's outage tests while the database is

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -127,15 +129,26 @@ func TestREADMEGrpcurl(t *testing.T) {
 		"PATH="+s.bin+string(os.PathListSeparator)+os.Getenv("PATH"),
 		"ADMIN_TOKEN="+adminToken,
 	)
+	outputs := make([]grpcurlOutput, len(lines))
 	for i, line := range lines {
 		a := matched[i]
 		t.Run(fmt.Sprintf("%02d", i+1), func(t *testing.T) {
-			runGrpcurlLine(t, addrs.Replace(line), env, a)
+			outputs[i] = runGrpcurlLine(t, addrs.Replace(line), env, a)
 		})
 	}
+	// The output blocks of the README are what those lines really print.
+	t.Run("output blocks", func(t *testing.T) {
+		checkOutputBlocks(t, readmeBlocks(t), lines, outputs)
+	})
 }
 
-func runGrpcurlLine(t *testing.T, line string, env []string, a answer) {
+// grpcurlOutput is what a README line printed.
+type grpcurlOutput struct {
+	ran            bool
+	stdout, stderr string
+}
+
+func runGrpcurlLine(t *testing.T, line string, env []string, a answer) grpcurlOutput {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -152,6 +165,7 @@ func runGrpcurlLine(t *testing.T, line string, env []string, a answer) {
 	} else if err != nil {
 		t.Fatalf("%s\nrun: %v", line, err)
 	}
+	got := grpcurlOutput{ran: true, stdout: stdout.String(), stderr: stderr.String()}
 
 	out := stdout.String()
 	wantExit := 0
@@ -164,7 +178,7 @@ func runGrpcurlLine(t *testing.T, line string, env []string, a answer) {
 	}
 	if exit != wantExit {
 		report("want %v (exit status %d)", a.code, wantExit)
-		return
+		return got
 	}
 	if a.code != codes.OK && !strings.Contains(out, "Code: "+a.code.String()) {
 		report("want Code: %v in the error", a.code)
@@ -174,6 +188,7 @@ func runGrpcurlLine(t *testing.T, line string, env []string, a answer) {
 			report("want %s in the answer", w)
 		}
 	}
+	return got
 }
 
 // matchAnswers finds each line's answer: exactly one key must be in it, and
@@ -235,44 +250,217 @@ func TestREADMECallsEveryRPC(t *testing.T) {
 // blocks, with backslash continuations joined.
 func readmeGrpcurlLines(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
 	var lines []string
-	inCode := false
-	var cur strings.Builder
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		text := sc.Text()
-		if strings.HasPrefix(strings.TrimSpace(text), "```") {
-			inCode = !inCode
-			cur.Reset()
-			continue
-		}
-		if !inCode {
-			continue
-		}
-		if cur.Len() > 0 {
-			cur.WriteByte(' ')
-			text = strings.TrimSpace(text)
-		}
-		if body, ok := strings.CutSuffix(strings.TrimRight(text, " \t"), `\`); ok {
-			cur.WriteString(strings.TrimRight(body, " \t"))
-			continue
-		}
-		cur.WriteString(text)
-		if line := cur.String(); strings.HasPrefix(line, "grpcurl ") {
-			lines = append(lines, line)
-		}
-		cur.Reset()
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+	for _, b := range readmeBlocks(t) {
+		lines = append(lines, b.grpcurl...)
 	}
 	if len(lines) == 0 {
 		t.Fatal("README.md has no grpcurl lines in its code blocks")
 	}
 	return lines
+}
+
+// mdBlock is a fenced code block of a Markdown file.
+type mdBlock struct {
+	info    string   // the info string: "sh", "ts", "" ...
+	text    string   // the contents
+	line    int      // the line of the opening fence
+	section int      // counts the headings before it
+	grpcurl []string // its grpcurl command lines, continuations joined
+	first   int      // the index of grpcurl[0] among all the file's grpcurl lines
+}
+
+// readmeBlocks returns README.md's fenced code blocks.
+func readmeBlocks(t *testing.T) []mdBlock {
+	t.Helper()
+	return fencedBlocks(t, filepath.Join("..", "..", "README.md"))
+}
+
+func fencedBlocks(t *testing.T, path string) []mdBlock {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		blocks  []mdBlock
+		cur     *mdBlock
+		body    strings.Builder
+		cmd     strings.Builder
+		section int
+		n       int // grpcurl lines so far
+		lineNo  int
+	)
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lineNo++
+		text := sc.Text()
+		if fence, ok := strings.CutPrefix(strings.TrimSpace(text), "```"); ok {
+			if cur == nil {
+				cur = &mdBlock{info: strings.TrimSpace(fence), line: lineNo, section: section, first: n}
+			} else {
+				cur.text = body.String()
+				blocks = append(blocks, *cur)
+				cur = nil
+				body.Reset()
+			}
+			cmd.Reset()
+			continue
+		}
+		if cur == nil {
+			if strings.HasPrefix(text, "#") {
+				section++
+			}
+			continue
+		}
+		body.WriteString(text + "\n")
+		if cmd.Len() > 0 {
+			cmd.WriteByte(' ')
+			text = strings.TrimSpace(text)
+		}
+		if rest, ok := strings.CutSuffix(strings.TrimRight(text, " \t"), `\`); ok {
+			cmd.WriteString(strings.TrimRight(rest, " \t"))
+			continue
+		}
+		cmd.WriteString(text)
+		if line := cmd.String(); strings.HasPrefix(line, "grpcurl ") {
+			cur.grpcurl = append(cur.grpcurl, line)
+			n++
+		}
+		cmd.Reset()
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return blocks
+}
+
+// checkOutputBlocks checks every block that claims an output: a block
+// without an info string that follows, in the same section, a block of
+// grpcurl lines is the output of one of those lines, and must be what that
+// line printed, compared field by field: the status code, the message and
+// each error detail as JSON (or the whole answer as JSON). Layout is free.
+func checkOutputBlocks(t *testing.T, blocks []mdBlock, lines []string, outputs []grpcurlOutput) {
+	checked := 0
+	for i, b := range blocks {
+		if b.info != "" || i == 0 {
+			continue
+		}
+		var cmds *mdBlock
+		for j := i - 1; j >= 0 && blocks[j].section == b.section; j-- {
+			if len(blocks[j].grpcurl) > 0 {
+				cmds = &blocks[j]
+				break
+			}
+		}
+		if cmds == nil {
+			continue // not an output: the layout, say
+		}
+		want, err := parseGrpcurlOutput(b.text)
+		if err != nil {
+			t.Errorf("README.md:%d: an output block that cannot be read as grpcurl's: %v\n%s", b.line, err, b.text)
+			continue
+		}
+		var tried []string
+		found := false
+		for k := range cmds.grpcurl {
+			out := outputs[cmds.first+k]
+			if !out.ran {
+				continue
+			}
+			text := out.stdout
+			if want.code != "" {
+				text = out.stderr
+			}
+			got, err := parseGrpcurlOutput(text)
+			if err != nil {
+				continue
+			}
+			if reflect.DeepEqual(got, want) {
+				found = true
+				break
+			}
+			if got.code == want.code {
+				tried = append(tried, fmt.Sprintf("%s\nprinted:\n%s", lines[cmds.first+k], text))
+			}
+		}
+		checked++
+		if !found {
+			t.Errorf("README.md:%d: no line of the block at line %d prints this output:\n%s\nthe lines with the same code printed:\n%s",
+				b.line, cmds.line, b.text, strings.Join(tried, "\n"))
+		}
+	}
+	if checked == 0 {
+		t.Error("README.md has no output block to check: is the parser still right?")
+	}
+}
+
+// grpcurlAnswer is grpcurl's output, read for comparison: an error's code,
+// message and details, or an answer's JSON.
+type grpcurlAnswer struct {
+	code, message string
+	details       []any
+}
+
+// parseGrpcurlOutput reads what grpcurl prints: an error as
+//
+//	ERROR:
+//	  Code: Unavailable
+//	  Message: ...
+//	  Details:
+//	  1)	{ ...JSON... }
+//
+// or an answer's JSON.
+func parseGrpcurlOutput(s string) (grpcurlAnswer, error) {
+	var a grpcurlAnswer
+	if !strings.HasPrefix(strings.TrimSpace(s), "ERROR:") {
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return a, fmt.Errorf("not an error and not JSON: %w", err)
+		}
+		a.details = []any{v}
+		return a, nil
+	}
+	var detail strings.Builder
+	flush := func() error {
+		if detail.Len() == 0 {
+			return nil
+		}
+		var v any
+		if err := json.Unmarshal([]byte(detail.String()), &v); err != nil {
+			return fmt.Errorf("detail %d: %w", len(a.details)+1, err)
+		}
+		a.details = append(a.details, v)
+		detail.Reset()
+		return nil
+	}
+	inDetails := false
+	numbered := regexp.MustCompile(`^\d+\)\t`)
+	for _, line := range strings.Split(s, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case inDetails:
+			if loc := numbered.FindStringIndex(trimmed); loc != nil {
+				if err := flush(); err != nil {
+					return a, err
+				}
+				trimmed = trimmed[loc[1]:]
+			}
+			detail.WriteString(strings.TrimPrefix(trimmed, "\t") + "\n")
+		case strings.HasPrefix(trimmed, "Code: "):
+			a.code = strings.TrimPrefix(trimmed, "Code: ")
+		case strings.HasPrefix(trimmed, "Message: "):
+			a.message = strings.TrimPrefix(trimmed, "Message: ")
+		case trimmed == "Details:":
+			inDetails = true
+		}
+	}
+	if err := flush(); err != nil {
+		return a, err
+	}
+	if a.code == "" {
+		return a, errors.New("an error without a Code line")
+	}
+	return a, nil
 }

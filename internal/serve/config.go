@@ -12,22 +12,27 @@ import (
 	"time"
 
 	"github.com/breakwater/breakwater/internal/dsn"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Config is what every breakwater service reads at start-up: the
-// environment first (DESIGN.md, Configuration), then flags that override it.
+// environment first (README.md, "Configuration"), then flags that override it.
 type Config struct {
 	// Name is the service's short name ("recommender", "adprovider"); it
 	// prefixes its own environment variables (RECOMMENDER_ADDR, ...).
 	Name string
 
-	GRPCAddr      string // <NAME>_ADDR
-	AdminAddr     string // <NAME>_ADMIN_ADDR
-	DatabaseURL   string // <NAME>_DATABASE_URL, else DATABASE_URL
-	BreakerConfig string // BREAKER_CONFIG: a JSON file in gRPC service-config shape
-	AdminToken    string // ADMIN_TOKEN: needed for admin writes; unset refuses them
-	LogLevel      slog.Level
-	LogFormat     string // text | json
+	GRPCAddr    string // <NAME>_ADDR
+	AdminAddr   string // <NAME>_ADMIN_ADDR
+	DatabaseURL string // <NAME>_DATABASE_URL, else DATABASE_URL
+	// DatabaseURLFrom names where DatabaseURL came from ("-database-url",
+	// "ADPROVIDER_DATABASE_URL", "DATABASE_URL"), for errors that ask the
+	// operator to check it.
+	DatabaseURLFrom string
+	BreakerConfig   string // BREAKER_CONFIG: a JSON file in gRPC service-config shape
+	AdminToken      string // ADMIN_TOKEN: needed for admin writes; unset refuses them
+	LogLevel        slog.Level
+	LogFormat       string // text | json
 
 	// TLS: the server's certificate and key (plaintext when both are unset),
 	// and the CA that verifies the servers this service dials.
@@ -78,6 +83,12 @@ func LoadConfig(name string, d Defaults, args []string, getenv func(string) stri
 	}
 	level := env("LOG_LEVEL", "info")
 	streams := env("MAX_CONCURRENT_STREAMS", fmt.Sprint(DefaultMaxConcurrentStreams))
+	switch {
+	case getenv(up+"_DATABASE_URL") != "":
+		cfg.DatabaseURLFrom = up + "_DATABASE_URL"
+	case cfg.DatabaseURL != "":
+		cfg.DatabaseURLFrom = "DATABASE_URL"
+	}
 
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -96,9 +107,24 @@ func LoadConfig(name string, d Defaults, args []string, getenv func(string) stri
 	for _, add := range extra {
 		add(fs)
 	}
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of %s (flags override the environment):\n", name)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), `
+Environment only (a flag would show a secret in the process list):
+  ADMIN_TOKEN
+    	token that admin writes (SetBreakerMode, ResetBreaker, catalog and ad
+    	writes) need as "authorization: Bearer <token>"; unset refuses them all
+`)
+	}
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "database-url" {
+			cfg.DatabaseURLFrom = "-database-url"
+		}
+	})
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
@@ -120,6 +146,12 @@ func (c Config) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("log format %q: want text or json", c.LogFormat))
+	}
+	if c.DatabaseURL != "" {
+		if _, err := pgconn.ParseConfig(c.DatabaseURL); err != nil {
+			// pgx's parse errors can echo the URL, password included.
+			errs = append(errs, fmt.Errorf("the database URL is malformed (check %s; it is not shown, since it may hold a password)", c.DatabaseURLFrom))
+		}
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS needs both a certificate and a key file"))

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -310,8 +312,29 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatalf("with overrides: %+v", cfg)
 	}
 	var help bytes.Buffer
-	if _, err := serve.LoadConfig("adprovider", d, []string{"-h"}, getenv, &help); !errors.Is(err, flag.ErrHelp) || !strings.Contains(help.String(), "ADPROVIDER_ADDR") {
-		t.Fatalf("-h: %v\n%s", err, help.String())
+	if _, err := serve.LoadConfig("adprovider", d, []string{"-h"}, getenv, &help); !errors.Is(err, flag.ErrHelp) ||
+		!strings.Contains(help.String(), "ADPROVIDER_ADDR") || !strings.Contains(help.String(), "ADMIN_TOKEN") {
+		t.Fatalf("-h must name every setting, ADMIN_TOKEN too: %v\n%s", err, help.String())
+	}
+	// A malformed database URL is an error naming where it came from,
+	// never showing it.
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"-database-url", "postgres://u:pw@[::1/db"}, "", "check -database-url"},
+		{nil, "ADPROVIDER_DATABASE_URL", "check ADPROVIDER_DATABASE_URL"},
+		{nil, "DATABASE_URL", "check DATABASE_URL"},
+	} {
+		env := map[string]string{}
+		if tc.env != "" {
+			env[tc.env] = "postgres://u:pw@[::1/db"
+		}
+		_, err := serve.LoadConfig("adprovider", d, tc.args, func(k string) string { return env[k] }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "pw") {
+			t.Errorf("malformed URL from %v%v: %v, want %q and no password", tc.args, tc.env, err, tc.want)
+		}
 	}
 	for _, bad := range [][]string{{"-log-level", "loud"}, {"-log-format", "xml"}, {"-tls-cert", "c.pem"}, {"extra"}} {
 		if _, err := serve.LoadConfig("adprovider", d, bad, getenv, io.Discard); err == nil {
@@ -330,5 +353,67 @@ func TestConfigLogValue(t *testing.T) {
 		if strings.Contains(s, "secret") || !strings.Contains(s, "admin_token_set") {
 			t.Errorf("config shown as %s", s)
 		}
+	}
+}
+
+// TestWarnsOfUnmatchedBreakerConfig: when Serve starts, each BREAKER_CONFIG
+// name that selects none of the service's breakers and cannot be another
+// service's is a warning naming it; the project's own shared files give none.
+func TestWarnsOfUnmatchedBreakerConfig(t *testing.T) {
+	typos := filepath.Join(t.TempDir(), "breakers.json")
+	if err := os.WriteFile(typos, []byte(`{"breakers": [
+	  {"name": [{}], "timeout": "1s"},
+	  {"name": [{"service": "adprovider.v1.AdProviderService", "method": "GetAdz"},
+	            {"service": "adprovider.v1.AdProviderService", "method": "GetAds"},
+	            {"service": "adprovider.v1.AdProvider"}], "timeout": "0.3s"},
+	  {"name": [{"service": "adprovider/postgress"}, {"service": "adprovider/postgres"},
+	            {"service": "recommender/postgres"}], "timeout": "2s"}
+	]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file string
+		want []string // one warning each, in order
+	}{
+		{"../../deploy/breakers.json", nil},
+		{"../../deploy/local/demo-breakers.json", nil},
+		{typos, []string{
+			`entry=adprovider.v1.AdProviderService/GetAdz why="gRPC service adprovider.v1.AdProviderService has no method GetAdz"`,
+			`entry=adprovider.v1.AdProvider why="no gRPC service adprovider.v1.AdProvider is known to adprovider, and no breaker is named so"`,
+			`entry=adprovider/postgress why="adprovider has no breaker named adprovider/postgress"`,
+		}},
+	} {
+		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := serve.Config{Name: "adprovider", BreakerConfig: tc.file, LogFormat: "text", ShutdownTimeout: time.Second}
+			srv, err := serve.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Breakers().Breaker("adprovider/postgres", breaker.WithKind(breaker.KindDatabase))
+			lis, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // Serve checks the config, then shuts down at once
+			if err := srv.Serve(ctx, lis, nil); err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, "matches no breaker") {
+					got = append(got, line)
+				}
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("%d warnings, want %d:\n%s", len(got), len(tc.want), logs.String())
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], "level=WARN") || !strings.Contains(got[i], w) {
+					t.Errorf("warning %d = %s\nwant %s", i, got[i], w)
+				}
+			}
+		})
 	}
 }

@@ -44,16 +44,19 @@ import (
 
 // Server is one service's process: gRPC and admin HTTP, with what they share.
 type Server struct {
-	cfg       Config
-	logger    *slog.Logger
-	grpc      *grpc.Server
-	health    *health.Server
-	registry  *prometheus.Registry
-	breakers  *breaker.Set
-	srvMetric *grpcprom.ServerMetrics
-	cliMetric *grpcprom.ClientMetrics
-	validator protovalidate.Validator
-	mux       *http.ServeMux
+	cfg      Config
+	logger   *slog.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	registry *prometheus.Registry
+	breakers *breaker.Set
+	// breakerConfig is BREAKER_CONFIG as loaded, kept to check at Serve
+	// that each of its names selects a breaker.
+	breakerConfig *breaker.Config
+	srvMetric     *grpcprom.ServerMetrics
+	cliMetric     *grpcprom.ClientMetrics
+	validator     protovalidate.Validator
+	mux           *http.ServeMux
 }
 
 // New builds a service's server from cfg. Register the service's API on
@@ -69,12 +72,14 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 		breaker.WithListener(breaker.NewSlogListener(logger), breaker.EventStateChange, breaker.EventFailure),
 		breaker.WithListener(breakerMetrics, breaker.EventCreated, breaker.EventStateChange),
 	}
+	var loaded *breaker.Config
 	if cfg.BreakerConfig != "" {
 		bc, err := breaker.LoadConfig(cfg.BreakerConfig)
 		if err != nil {
 			return nil, fmt.Errorf("breaker config: %w", err)
 		}
 		setOpts = append(setOpts, breaker.WithConfig(bc))
+		loaded = bc
 	}
 	validator, err := protovalidate.New()
 	if err != nil {
@@ -82,14 +87,15 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	}
 
 	s := &Server{
-		cfg:       cfg,
-		logger:    logger,
-		health:    o.health,
-		registry:  prometheus.NewRegistry(),
-		validator: validator,
-		mux:       http.NewServeMux(),
-		srvMetric: grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
-		cliMetric: grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()),
+		cfg:           cfg,
+		logger:        logger,
+		breakerConfig: loaded,
+		health:        o.health,
+		registry:      prometheus.NewRegistry(),
+		validator:     validator,
+		mux:           http.NewServeMux(),
+		srvMetric:     grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
+		cliMetric:     grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()),
 	}
 	if s.health == nil {
 		s.health = health.NewServer()
@@ -239,6 +245,7 @@ func (s *Server) Serve(ctx context.Context, grpcLis, adminLis net.Listener) erro
 		return err
 	}
 	s.srvMetric.InitializeMetrics(s.grpc)
+	s.warnUnmatchedConfig()
 
 	errc := make(chan error, 2)
 	go func() {

@@ -172,6 +172,7 @@ func Status(err error) *status.Status {
 		if desc == "" {
 			desc = v.Proto.GetRuleId()
 		}
+		desc += expectedEnum(v)
 		br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{
 			Field:       field,
 			Description: desc,
@@ -187,4 +188,53 @@ func Status(err error) *status.Status {
 		return withDetails
 	}
 	return st
+}
+
+// expectedEnum completes the description of a violated enum rule with the
+// values the field accepts, as clients spell them ("must not be in list [0]"
+// alone does not tell a grpcurl user that the field is required, nor what
+// to send). It returns "" for every other violation.
+func expectedEnum(v *protovalidate.Violation) string {
+	fd := v.FieldDescriptor
+	if fd == nil || fd.Kind() != protoreflect.EnumKind || fd.IsList() || fd.IsMap() {
+		return ""
+	}
+	var in, notIn map[protoreflect.EnumNumber]bool
+	set := func() map[protoreflect.EnumNumber]bool {
+		m := map[protoreflect.EnumNumber]bool{}
+		if v.RuleValue.IsValid() {
+			if l, ok := v.RuleValue.Interface().(protoreflect.List); ok {
+				for i := range l.Len() {
+					m[protoreflect.EnumNumber(l.Get(i).Int())] = true
+				}
+			}
+		}
+		return m
+	}
+	switch v.Proto.GetRuleId() {
+	case "enum.in":
+		in = set()
+	case "enum.not_in":
+		notIn = set()
+	case "enum.defined_only", "enum.const":
+	default:
+		return ""
+	}
+	var names []string
+	values := fd.Enum().Values()
+	for i := range values.Len() {
+		ev := values.Get(i)
+		if ev.Number() == 0 || (in != nil && !in[ev.Number()]) || notIn[ev.Number()] {
+			continue // 0 is the unset value: never what a rule asks for
+		}
+		names = append(names, string(ev.Name()))
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	prefix := "; want one of "
+	if !v.FieldValue.IsValid() || v.FieldValue.Enum() == 0 {
+		prefix = " (the field is required): want one of "
+	}
+	return prefix + strings.Join(names, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -244,5 +245,38 @@ func TestInvalidTimestamp(t *testing.T) {
 	}
 	if _, err := icpt(context.Background(), review(&timestamppb.Timestamp{Seconds: 1, Nanos: 999_999_999}), nil, ok); err != nil {
 		t.Errorf("valid review_time: %v", err)
+	}
+}
+
+// TestEnumExpectations: a violated enum rule says what the field accepts,
+// in the names clients send; an unset enum says it is required.
+func TestEnumExpectations(t *testing.T) {
+	v, err := validate.NewValidator(breakerv1.File_breaker_v1_breaker_proto.Services().Get(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "want one of BREAKER_MODE_AUTO, BREAKER_MODE_FORCED_OPEN, BREAKER_MODE_FORCED_CLOSED"
+	for _, tc := range []struct {
+		name string
+		mode breakerv1.BreakerMode
+		also string
+	}{
+		{"unset", 0, "(the field is required)"},
+		{"undefined", 42, "value must be one of the defined enum values"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := validate.Status(v.Validate(&breakerv1.SetBreakerModeRequest{Name: "x", Mode: tc.mode}))
+			var desc string
+			for _, d := range st.Details() {
+				if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) == 1 {
+					desc = br.GetFieldViolations()[0].GetDescription()
+				}
+			}
+			for _, w := range []string{want, tc.also} {
+				if !strings.Contains(desc, w) || !strings.Contains(st.Message(), w) {
+					t.Errorf("description %q / message %q lacks %q", desc, st.Message(), w)
+				}
+			}
+		})
 	}
 }

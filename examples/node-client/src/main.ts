@@ -11,7 +11,29 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { BreakerMode, BreakerState, type Breaker } from "../../../gen/ts/breaker/v1/breaker_pb";
 import { adminHeaders, circuitOpen, configFromEnv, connect, describeDegraded, fieldViolations } from "./client";
 
+const usage = `usage: npm start -- [--break]
+
+A tour of breakwater: products, recommendations with ads, a safely retried
+review, the breakers. With --break (and ADMIN_TOKEN set), it forces
+AdProvider's database breaker open to show what a client gets, then puts it
+back to AUTO.
+
+Environment: RECOMMENDER_ADDR (localhost:8000), ADPROVIDER_ADDR
+(localhost:8001), ADMIN_TOKEN (needed by --break).`;
+
 async function main(args: string[]): Promise<void> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    return;
+  }
+  const unknown = args.filter((a) => a !== "--break");
+  if (unknown.length > 0) {
+    // An unknown flag is most often a typo of --break: running the tour
+    // without it would look like --break did nothing.
+    console.error(`unknown argument${unknown.length > 1 ? "s" : ""}: ${unknown.join(" ")}\n\n${usage}`);
+    process.exitCode = 2;
+    return;
+  }
   const cfg = configFromEnv();
   const c = connect(cfg);
   console.log(`Recommender ${cfg.recommenderAddr}, AdProvider ${cfg.adProviderAddr}\n`);
@@ -95,7 +117,7 @@ async function main(args: string[]): Promise<void> {
       if (open === undefined) {
         throw err;
       }
-      const when = open.retryAfterMs === undefined ? "later (no RetryInfo)" : `in ${open.retryAfterMs} ms`;
+      const when = open.retryAfterMs === undefined ? "later (the server sent no RetryInfo)" : `in ${open.retryAfterMs} ms`;
       console.log(`\nAdProvider GetAds: rejected by breaker ${open.breaker}; retry ${when}`);
     }
     const ads = await c.recommender.getAds({ contextKeys: ["pens"] });

@@ -13,7 +13,7 @@
 //
 // # Configuration
 //
-// From the environment (DESIGN.md, "Configuration"), each overridable by a
+// From the environment (docs/architecture.md; README.md, "Configuration"), each overridable by a
 // flag (`adprovider -h` lists them; package internal/serve reads them):
 //
 //   - ADPROVIDER_ADDR: the gRPC address (default :8001).

@@ -7,7 +7,7 @@
 //	recommender import --products meta_office.csv --reviews office_both_set.csv
 //	recommender rebuild
 //
-// Configuration (DESIGN.md, "Configuration"; read by internal/serve, flags
+// Configuration (README.md, "Configuration"; read by internal/serve, flags
 // override, `recommender -h` lists them): RECOMMENDER_ADDR (:8000),
 // RECOMMENDER_ADMIN_ADDR (:9000: /metrics /healthz /readyz /breakers),
 // ADPROVIDER_TARGET (the AdProvider address to dial; default localhost:8001;
