@@ -11,8 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/breakwater/breakwater/internal/dsn"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/breakwater/breakwater/internal/dsn"
 )
 
 // Config is what every breakwater service reads at start-up: the
