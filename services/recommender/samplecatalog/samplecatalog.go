@@ -42,8 +42,11 @@ type Catalog interface {
 }
 
 // LoadIfEmpty imports the sample catalog when the catalog has no products,
-// and reports whether it did. Two replicas starting together may both see an
-// empty catalog; the import is an upsert, so both loading it is harmless.
+// and reports whether it did. The service runs it as the loader of
+// internal/database.Prepare: in one transaction, under the schema's
+// start-up lock, so replicas starting together load it once, and a load cut
+// short at any point leaves nothing, for the next start to load whole
+// (TestSampleLoadKilledAtAnyPoint).
 func LoadIfEmpty(ctx context.Context, c Catalog, opts ...catalogcsv.Option) (bool, error) {
 	n, err := c.CountProducts(ctx)
 	if err != nil {
