@@ -16,7 +16,10 @@ BUF       := $(TOOL) buf
 # protovalidate's validate.proto comes from this pinned Go module (buf.build is unreachable).
 PROTOVALIDATE_VERSION := v1.2.2
 PROTOVALIDATE_DIR      = $(shell $(GO) mod download -json github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p')
-VALIDATE_PROTO        := .build/protovalidate/buf/validate/validate.proto
+# It is committed under third_party (with its licence), so that buf works on a
+# fresh clone; check-generate proves the copy is the pinned module's file.
+VALIDATE_PROTO        := third_party/protovalidate/buf/validate/validate.proto
+VALIDATE_PROTO_SRC     = $(PROTOVALIDATE_DIR)/proto/protovalidate/buf/validate/validate.proto
 # The API with its comments, embedded for server reflection (internal/apidesc).
 API_IMAGE             := internal/apidesc/api.binpb
 # gen/python's generators are Debian's packages, at the versions of Debian's
@@ -36,18 +39,18 @@ help: ## Show this help.
 
 ## ---- code generation ----
 
-$(VALIDATE_PROTO):
-	@mkdir -p $(dir $@)
-	@src="$(PROTOVALIDATE_DIR)/proto/protovalidate/buf/validate/validate.proto"; \
+.PHONY: protovalidate
+protovalidate: ## Copy validate.proto from the pinned protovalidate module into third_party (after a version bump).
+	@src="$(VALIDATE_PROTO_SRC)"; \
 	  test -f "$$src" || { echo "cannot find validate.proto in github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION)"; exit 1; }; \
-	  install -m 0644 "$$src" $@
+	  mkdir -p $(dir $(VALIDATE_PROTO)); install -m 0644 "$$src" $(VALIDATE_PROTO)
 
 node_modules/.bin/protoc-gen-es: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .PHONY: deps
-deps: $(VALIDATE_PROTO) node_modules/.bin/protoc-gen-es ## Fetch pinned generators and validate.proto.
+deps: node_modules/.bin/protoc-gen-es ## Fetch the pinned npm generators.
 
 # python-generators fails, saying what to install, unless protoc and
 # grpc_python_plugin are on PATH at the pinned versions: without them buf
@@ -83,6 +86,8 @@ check-generate: generate ## Regenerate and fail if anything generated changed.
 	  echo "generated code is stale: run 'make generate' and commit the result"; \
 	  git status --short -- gen $(API_IMAGE); git --no-pager diff --stat -- gen $(API_IMAGE); exit 1; \
 	fi
+	@cmp -s "$(VALIDATE_PROTO_SRC)" $(VALIDATE_PROTO) || { \
+	  echo "$(VALIDATE_PROTO) differs from github.com/bufbuild/protovalidate@$(PROTOVALIDATE_VERSION): run 'make protovalidate'"; exit 1; }
 	@echo "generated code is up to date"
 
 ## ---- checks ----
@@ -105,8 +110,8 @@ breaking: deps ## Check proto/ for breaking changes against main (origin/main in
 	@ref=main; git rev-parse --verify -q $$ref >/dev/null || ref=origin/main; \
 	  git rev-parse --verify -q $$ref >/dev/null || { echo "no main or origin/main to compare with"; exit 1; }; \
 	  rm -rf .build/against && mkdir -p .build/against/.build; \
-	  git archive $$ref buf.yaml proto | tar -x -C .build/against; \
-	  cp -r .build/protovalidate .build/against/.build/; \
+	  git archive $$ref buf.yaml proto $$(git ls-tree --name-only $$ref third_party) | tar -x -C .build/against; \
+	  cp -r third_party/protovalidate .build/against/.build/; \
 	  echo "buf breaking against $$ref"; \
 	  $(BUF) breaking --against .build/against
 
