@@ -15,7 +15,16 @@
 // (package store: SQL, pages, idempotent reviews, the ranking) and an
 // [AdsClient]. Package migrations holds the schema, catalogcsv the import of
 // the originals' CSV files, samplecatalog the embedded sample data, and
-// cmd/recommender the binary.
+// cmd/recommender the binary, which wires them as follows (in outline;
+// cmd/recommender/serve.go has the whole):
+//
+//	set := breaker.NewSet(recommender.AdProviderBreakers()) // GetAds: 300 ms cap, house ads
+//	db := pgbreaker.New(pool, set, pgbreaker.WithName("recommender/postgres"))
+//	conn, err := recommender.DialAdProvider("dns:///adprovider:8001", set,
+//		grpc.WithTransportCredentials(insecure.NewCredentials()))
+//	srv := recommender.NewServer(store.New(db, store.WithWriter(db.Writer())),
+//		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithAdminToken(token))
+//	recommenderv1.RegisterRecommenderServiceServer(grpcServer, srv)
 //
 // # Ads and the AdProvider breaker
 //
