@@ -77,7 +77,7 @@ func (s *Server) CreateProduct(ctx context.Context, req *recommenderv1.CreatePro
 		return nil, err
 	}
 	if req.GetProduct().GetAsin() == "" {
-		return nil, status.Error(codes.InvalidArgument, "product.asin is required")
+		return nil, s.invalid(ctx, "product.asin", "value is required", "required")
 	}
 	create := s.store.CreateProduct
 	if id := req.GetRequestId(); id != "" {
@@ -112,11 +112,13 @@ func (s *Server) CreateReview(ctx context.Context, req *recommenderv1.CreateRevi
 	// server is safe without that interceptor (tests, other wiring).
 	switch {
 	case r == nil:
-		return nil, status.Error(codes.InvalidArgument, "review is required")
+		return nil, s.invalid(ctx, "review", "value is required", "required")
 	case r.GetOverall() < 1 || r.GetOverall() > 5:
-		return nil, status.Error(codes.InvalidArgument, "review.overall must be from 1 to 5")
-	case r.GetAsin() == "" || r.GetReviewerId() == "":
-		return nil, status.Error(codes.InvalidArgument, "review.asin and review.reviewer_id are required")
+		return nil, s.invalid(ctx, "review.overall", "must be greater than or equal to 1 and less than or equal to 5", "int32.gte_lte")
+	case r.GetAsin() == "":
+		return nil, s.invalid(ctx, "review.asin", "value is required", "required")
+	case r.GetReviewerId() == "":
+		return nil, s.invalid(ctx, "review.reviewer_id", "value is required", "required")
 	}
 	created, err := s.store.CreateReview(ctx, r, req.GetRequestId())
 	if err != nil {
@@ -164,6 +166,12 @@ func (s *Server) ListRecommendations(ctx context.Context, req *recommenderv1.Lis
 		resp.Degraded = append(resp.Degraded, ads.degraded)
 	}
 	return resp, nil
+}
+
+// invalid is INVALID_ARGUMENT with one field violation, shaped as
+// protovalidate's (the interceptor normally answers these first).
+func (s *Server) invalid(ctx context.Context, field, description, reason string) error {
+	return storeerr.Status(ctx, s.opts.logger, storeerr.Invalid(nil, field, description, reason))
 }
 
 // databaseDegradation says why the database could not rank: circuit_open
