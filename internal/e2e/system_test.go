@@ -261,8 +261,12 @@ func (s *system) process(name string) *process {
 	return nil
 }
 
-func (s *system) start(name string, env []string) error {
-	cmd := exec.Command(filepath.Join(s.bin, name))
+func (s *system) start(name string, env []string) error { return s.startAs(name, name, env) }
+
+// startAs starts the binary bin as a process called name (a second
+// AdProvider replica, say).
+func (s *system) startAs(name, bin string, env []string) error {
+	cmd := exec.Command(filepath.Join(s.bin, bin))
 	cmd.Env = env
 	w := s.logs.writer(name)
 	cmd.Stdout, cmd.Stderr = w, w

@@ -1,0 +1,390 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
+	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/interceptors/breaker/breakerlb"
+	"github.com/breakwater/breakwater/services/recommender"
+)
+
+// replica is one AdProvider process of a replicated system.
+type replica struct {
+	name, addr, adminAddr string
+	conn                  *grpc.ClientConn
+}
+
+// env is the system's environment with this replica's addresses.
+func (r *replica) env(s *system) []string {
+	return append(s.env(), "ADPROVIDER_ADDR="+r.addr, "ADPROVIDER_ADMIN_ADDR="+r.adminAddr)
+}
+
+// endpointBreaker names the Recommender's breaker of this replica.
+func (r *replica) endpointBreaker() string {
+	return breakerlb.EndpointBreakerName(recommender.AdProviderTarget, r.addr)
+}
+
+// privateReplicatedSystem starts a private system with n AdProvider
+// replicas on ports of their own, all sharing the database, and a
+// Recommender whose ADPROVIDER_TARGET lists them all. The first replica is
+// the system's usual "adprovider"; the others are "adprovider-2" and so on.
+func privateReplicatedSystem(t *testing.T, n int) (*system, []*replica) {
+	t.Helper()
+	ports, err := freePorts(2 * n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps := make([]*replica, n)
+	addrs := make([]string, n)
+	for i := range n {
+		name := "adprovider"
+		if i > 0 {
+			name = fmt.Sprintf("adprovider-%d", i+1)
+		}
+		reps[i] = &replica{name: name, addr: ports[2*i], adminAddr: ports[2*i+1]}
+		addrs[i] = reps[i].addr
+	}
+	s := privateSystem(t, "ADPROVIDER_ADDR="+reps[0].addr, "ADPROVIDER_TARGET="+strings.Join(addrs, ","))
+	reps[0].adminAddr = s.adAdminAddr
+	reps[0].conn = s.ad
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	for _, r := range reps[1:] {
+		// One after the other: the first has migrated the shared schema.
+		if err := s.startAs(r.name, "adprovider", r.env(s)); err != nil {
+			t.Fatal(err)
+		}
+		if r.conn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+			t.Fatal(err)
+		}
+		conn := r.conn
+		t.Cleanup(func() { _ = conn.Close() })
+		if err := s.waitServing(ctx, r.conn, adProviderService); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, reps
+}
+
+// callRecord is one GetAds call through Recommender.
+type callRecord struct {
+	start, end time.Time
+	house      bool // degraded: house ads
+	err        error
+}
+
+// steadyTraffic calls Recommender's GetAds from a few workers, each with a
+// 1 s deadline and a short pause between calls, and records every call.
+type steadyTraffic struct {
+	mu    sync.Mutex
+	calls []callRecord
+	stop  context.CancelFunc
+	wg    sync.WaitGroup
+}
+
+const steadyWorkers, steadyPause = 4, 5 * time.Millisecond
+
+func startSteadyTraffic(s *system) *steadyTraffic {
+	ctx, stop := context.WithCancel(context.Background())
+	tr := &steadyTraffic{stop: stop}
+	client := recommenderv1.NewRecommenderServiceClient(s.rec)
+	for range steadyWorkers {
+		tr.wg.Go(func() {
+			for ctx.Err() == nil {
+				cctx, cancel := context.WithTimeout(context.Background(), verdictCallerDL)
+				start := time.Now()
+				resp, err := client.GetAds(cctx, &recommenderv1.GetAdsRequest{ContextKeys: []string{"pens"}, MaxAds: 2})
+				end := time.Now()
+				cancel()
+				tr.mu.Lock()
+				tr.calls = append(tr.calls, callRecord{start: start, end: end, house: err == nil && len(resp.GetDegraded()) > 0, err: err})
+				tr.mu.Unlock()
+				select {
+				case <-ctx.Done():
+				case <-time.After(steadyPause):
+				}
+			}
+		})
+	}
+	return tr
+}
+
+func (tr *steadyTraffic) close() { tr.stop(); tr.wg.Wait() }
+
+// window returns the calls that started in [from, to).
+func (tr *steadyTraffic) window(from, to time.Time) []callRecord {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []callRecord
+	for _, c := range tr.calls {
+		if !c.start.Before(from) && c.start.Before(to) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// judge checks the calls of a fault's window: at most 0.5% house ads after
+// the first 100 ms, no error, no call past its deadline. It returns a
+// summary for the log.
+func judge(t *testing.T, what string, fault time.Time, calls []callRecord) string {
+	t.Helper()
+	var house, houseEarly, errs, counted int
+	var lat []time.Duration
+	for _, c := range calls {
+		d := c.end.Sub(c.start)
+		lat = append(lat, d)
+		if c.err != nil {
+			errs++
+			t.Errorf("%s: a call failed: %v", what, c.err)
+		}
+		if d >= verdictCallerDL {
+			t.Errorf("%s: a call ran %v, past its %v deadline", what, d, verdictCallerDL)
+		}
+		if c.start.Before(fault.Add(100 * time.Millisecond)) {
+			if c.house {
+				houseEarly++
+			}
+			continue
+		}
+		counted++
+		if c.house {
+			house++
+		}
+	}
+	if counted == 0 {
+		t.Fatalf("%s: no calls after the first 100 ms", what)
+	}
+	share := float64(house) / float64(counted)
+	if share > 0.005 {
+		t.Errorf("%s: %d of %d calls after the first 100 ms got house ads (%.2f%%), want at most 0.5%%", what, house, counted, 100*share)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return fmt.Sprintf("%s: %d calls, house ads %d in the first 100 ms and %d of %d after, %d errors; latency p50 %v p99 %v max %v",
+		what, len(calls), houseEarly, house, counted, errs,
+		lat[len(lat)/2].Round(10*time.Microsecond), lat[len(lat)*99/100].Round(10*time.Microsecond), lat[len(lat)-1].Round(10*time.Microsecond))
+}
+
+// getAdsStaysClosed fails unless the Recommender's GetAds breaker is closed
+// and has not moved since before.
+func getAdsStaysClosed(t *testing.T, s *system, what string, before *breakerv1.Breaker) {
+	t.Helper()
+	b := getBreaker(t, s.rec, getAdsBreaker)
+	if b.GetState() != breakerv1.BreakerState_BREAKER_STATE_CLOSED ||
+		!b.GetLastTransitionTime().AsTime().Equal(before.GetLastTransitionTime().AsTime()) {
+		t.Errorf("%s: %s is %v (last transition %v, before %v), want closed throughout", what, getAdsBreaker,
+			b.GetState(), b.GetLastTransitionTime().AsTime(), before.GetLastTransitionTime().AsTime())
+	}
+}
+
+// successes reads the Recommender's count of successful calls per replica
+// (its endpoint breakers' counters).
+func successes(t *testing.T, s *system, reps []*replica) []int64 {
+	t.Helper()
+	out := make([]int64, len(reps))
+	for i, r := range reps {
+		out[i] = getBreaker(t, s.rec, r.endpointBreaker()).GetCounters().GetSuccesses()
+	}
+	return out
+}
+
+// spread measures each replica's share of the successful calls over d.
+func spread(t *testing.T, s *system, reps []*replica, d time.Duration) []int64 {
+	t.Helper()
+	before := successes(t, s, reps)
+	time.Sleep(d)
+	after := successes(t, s, reps)
+	for i := range after {
+		after[i] -= before[i]
+	}
+	return after
+}
+
+// withinShare fails unless every count is within ±20% of their mean.
+func withinShare(t *testing.T, what string, counts []int64) {
+	t.Helper()
+	var sum int64
+	for _, c := range counts {
+		sum += c
+	}
+	mean := float64(sum) / float64(len(counts))
+	for i, c := range counts {
+		if math.Abs(float64(c)-mean) > 0.2*mean {
+			t.Errorf("%s: replica %d got %d calls, the mean is %.0f: outside ±20%% (%v)", what, i+1, c, mean, counts)
+		}
+	}
+}
+
+// takesShareWithin waits for replica i to take its share again after
+// since: the first 250 ms window in which its count is within ±20% of the
+// others' mean. It returns the time it took.
+func takesShareWithin(t *testing.T, s *system, reps []*replica, i int, since time.Time, within time.Duration) time.Duration {
+	t.Helper()
+	for {
+		counts := spread(t, s, reps, 250*time.Millisecond)
+		var others int64
+		for j, c := range counts {
+			if j != i {
+				others += c
+			}
+		}
+		mean := float64(others) / float64(len(counts)-1)
+		if mean > 0 && math.Abs(float64(counts[i])-mean) <= 0.2*mean {
+			return time.Since(since)
+		}
+		if time.Since(since) > within {
+			t.Fatalf("replica %d has not taken its share within %v of coming back: %v", i+1, within, counts)
+		}
+	}
+}
+
+// TestReplicas runs three AdProvider replicas behind one Recommender under
+// steady GetAds traffic and breaks one at a time (killed, hung with
+// SIGSTOP, answering UNAVAILABLE), then all three.
+func TestReplicas(t *testing.T) {
+	s, reps := privateReplicatedSystem(t, 3)
+	tr := startSteadyTraffic(s)
+	defer tr.close()
+	const faultWindow = 2 * time.Second
+	const backWithin = 2 * time.Second
+
+	// Every replica answering: calls spread evenly.
+	time.Sleep(500 * time.Millisecond)
+	counts := spread(t, s, reps, 2*time.Second)
+	t.Logf("healthy: calls per replica over 2 s: %v", counts)
+	withinShare(t, "healthy replicas", counts)
+
+	t.Run("one replica killed", func(t *testing.T) {
+		before := getBreaker(t, s.rec, getAdsBreaker)
+		r := reps[2]
+		fault := time.Now()
+		s.kill(t, r.name)
+		time.Sleep(faultWindow)
+		t.Log(judge(t, "killed", fault, tr.window(fault, time.Now())))
+		getAdsStaysClosed(t, s, "killed", before)
+		counts := spread(t, s, reps, time.Second)
+		t.Logf("replica 3 killed: calls per replica over 1 s: %v", counts)
+		withinShare(t, "the two healthy replicas", counts[:2])
+
+		if err := s.startAs(r.name, "adprovider", r.env(s)); err != nil {
+			t.Fatal(err)
+		}
+		serving := waitHealthServing(t, r.conn, adProviderService, time.Minute)
+		took := takesShareWithin(t, s, reps, 2, serving, backWithin)
+		t.Logf("replica 3 took its share %v after it was SERVING again", took.Round(time.Millisecond))
+	})
+
+	t.Run("one replica hung", func(t *testing.T) {
+		before := getBreaker(t, s.rec, getAdsBreaker)
+		p := s.process(reps[1].name)
+		fault := time.Now()
+		if err := p.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		stopped := true
+		defer func() {
+			if stopped {
+				_ = p.cmd.Process.Signal(syscall.SIGCONT)
+			}
+		}()
+		time.Sleep(faultWindow)
+		t.Log(judge(t, "hung", fault, tr.window(fault, time.Now())))
+		getAdsStaysClosed(t, s, "hung", before)
+		eb := getBreaker(t, s.rec, reps[1].endpointBreaker())
+		t.Logf("%s: %v, last transition %v", eb.GetName(), eb.GetState(), transitionSummary(eb))
+		if eb.GetState() == breakerv1.BreakerState_BREAKER_STATE_CLOSED {
+			t.Errorf("%s closed with its replica hung, want open or half-open", eb.GetName())
+		}
+
+		back := time.Now()
+		if err := p.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		stopped = false
+		took := takesShareWithin(t, s, reps, 1, back, backWithin)
+		t.Logf("replica 2 took its share %v after SIGCONT", took.Round(time.Millisecond))
+	})
+
+	t.Run("one replica answering UNAVAILABLE", func(t *testing.T) {
+		before := getBreaker(t, s.rec, getAdsBreaker)
+		bc := breakerv1.NewBreakerAdminServiceClient(reps[0].conn)
+		ctx := adminContext(context.Background())
+		fault := time.Now()
+		if _, err := bc.SetBreakerMode(ctx, &breakerv1.SetBreakerModeRequest{Name: adDBBreaker, Mode: breakerv1.BreakerMode_BREAKER_MODE_FORCED_OPEN}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(faultWindow)
+		t.Log(judge(t, "UNAVAILABLE", fault, tr.window(fault, time.Now())))
+		getAdsStaysClosed(t, s, "UNAVAILABLE", before)
+		eb := getBreaker(t, s.rec, reps[0].endpointBreaker())
+		t.Logf("%s: %v, %v", eb.GetName(), eb.GetState(), transitionSummary(eb))
+
+		back := time.Now()
+		if _, err := bc.SetBreakerMode(ctx, &breakerv1.SetBreakerModeRequest{Name: adDBBreaker, Mode: breakerv1.BreakerMode_BREAKER_MODE_AUTO}); err != nil {
+			t.Fatal(err)
+		}
+		took := takesShareWithin(t, s, reps, 0, back, backWithin)
+		t.Logf("replica 1 took its share %v after its database breaker was back to AUTO", took.Round(time.Millisecond))
+	})
+
+	t.Run("all three killed", func(t *testing.T) {
+		tr.close()
+		for _, r := range reps {
+			s.kill(t, r.name)
+		}
+		rec := recommenderv1.NewRecommenderServiceClient(s.rec)
+		req := &recommenderv1.GetAdsRequest{ContextKeys: []string{"pens"}, MaxAds: 2}
+		ctx := context.Background()
+		var before []string
+		for calls := 0; getBreaker(t, s.rec, getAdsBreaker).GetState() != breakerv1.BreakerState_BREAKER_STATE_OPEN; calls++ {
+			if calls == verdictHandfulOf {
+				t.Fatalf("%s still closed after %d calls with every replica killed", getAdsBreaker, calls)
+			}
+			start := time.Now()
+			resp, err := rec.GetAds(ctx, req)
+			before = append(before, fmt.Sprintf("%v %s", time.Since(start).Round(10*time.Microsecond), degradedSummary(resp, err)))
+		}
+		var fast []time.Duration
+		for range 5 {
+			start := time.Now()
+			resp, err := rec.GetAds(ctx, req)
+			fast = append(fast, time.Since(start).Round(time.Microsecond))
+			d := resp.GetDegraded()
+			if err != nil || len(d) != 1 || d[0].GetReason() != "circuit_open" || d[0].GetFallback() != "house_ads" {
+				t.Fatalf("with every replica killed and the breaker open: %v, %v; want house ads from the open breaker", d, err)
+			}
+		}
+		t.Logf("every replica killed: %d calls before %s opened %v, then house ads in %v", len(before), getAdsBreaker, before, fast)
+	})
+}
+
+func transitionSummary(b *breakerv1.Breaker) string {
+	var parts []string
+	for _, tr := range b.GetRecentTransitions() {
+		parts = append(parts, fmt.Sprintf("%s %v→%v (%s)", tr.GetTime().AsTime().Format("15:04:05.000"), tr.GetFrom(), tr.GetTo(), tr.GetReason()))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func degradedSummary(resp *recommenderv1.GetAdsResponse, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	var parts []string
+	for _, d := range resp.GetDegraded() {
+		parts = append(parts, d.GetReason()+"/"+d.GetFallback())
+	}
+	return strings.Join(parts, ",")
+}
