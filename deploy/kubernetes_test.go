@@ -143,8 +143,8 @@ func TestKubernetesObjects(t *testing.T) {
 			}
 		}
 	}
-	if len(m.objects) != 8 {
-		t.Errorf("objects %v: want 2 Deployments, 2 Services, 2 PodDisruptionBudgets, 2 ConfigMaps", names)
+	if len(m.objects) != 9 {
+		t.Errorf("objects %v: want 2 Deployments, 3 Services (AdProvider's headless one too), 2 PodDisruptionBudgets, 2 ConfigMaps", names)
 	}
 }
 
@@ -442,8 +442,7 @@ func checkSecurityContext(t *testing.T, pod corev1.PodSpec) {
 }
 
 // TestKubernetesServices: ClusterIP Services that select the Deployment's
-// pods, with named gRPC and admin ports on the containers' named ports, and
-// Recommender dialling AdProvider's.
+// pods, with named gRPC and admin ports on the containers' named ports.
 func TestKubernetesServices(t *testing.T) {
 	m := buildKustomize(t)
 	for _, svc := range services {
@@ -482,15 +481,45 @@ func TestKubernetesServices(t *testing.T) {
 		})
 	}
 
-	// Recommender dials AdProvider by its Service's name and gRPC port.
+}
+
+// TestKubernetesHeadlessService: AdProvider's pods also behind a headless
+// Service (no cluster IP: one A record per ready pod), on the container's
+// gRPC port, and Recommender dialling it through gRPC's DNS resolver, so
+// that it sees every replica rather than one connection through kube-proxy.
+func TestKubernetesHeadlessService(t *testing.T) {
+	m := buildKustomize(t)
+	hl, d := m.services["adprovider-headless"], m.deployments["adprovider"]
+	if hl == nil {
+		t.Fatal("no Service adprovider-headless")
+	}
+	if hl.Spec.ClusterIP != corev1.ClusterIPNone {
+		t.Errorf("clusterIP %q, want None", hl.Spec.ClusterIP)
+	}
+	if hl.Spec.PublishNotReadyAddresses {
+		t.Error("publishNotReadyAddresses: a replica that is not ready must not be dialled")
+	}
+	if !labels.Equals(hl.Spec.Selector, d.Spec.Selector.MatchLabels) {
+		t.Errorf("selector %v, want the Deployment's %v", hl.Spec.Selector, d.Spec.Selector.MatchLabels)
+	}
+	var grpcPort int32
+	for _, p := range d.Spec.Template.Spec.Containers[0].Ports {
+		if p.Name == "grpc" {
+			grpcPort = p.ContainerPort
+		}
+	}
+	if len(hl.Spec.Ports) != 1 || hl.Spec.Ports[0].Name != "grpc" || hl.Spec.Ports[0].Port != grpcPort ||
+		hl.Spec.Ports[0].TargetPort.String() != "grpc" {
+		t.Errorf("ports %v, want only grpc: %d → the container's grpc port", hl.Spec.Ports, grpcPort)
+	}
 	var target string
 	for _, e := range m.deployments["recommender"].Spec.Template.Spec.Containers[0].Env {
 		if e.Name == "ADPROVIDER_TARGET" {
 			target = e.Value
 		}
 	}
-	if ad := m.services["adprovider"]; ad == nil || target != ad.Name+":"+strconv.Itoa(int(ad.Spec.Ports[0].Port)) {
-		t.Errorf("recommender ADPROVIDER_TARGET=%q: want the adprovider Service's gRPC port", target)
+	if want := "dns:///" + hl.Name + ":" + strconv.Itoa(int(grpcPort)); target != want {
+		t.Errorf("recommender ADPROVIDER_TARGET=%q, want %q", target, want)
 	}
 }
 

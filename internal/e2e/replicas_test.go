@@ -17,7 +17,6 @@ import (
 	breakerv1 "github.com/breakwater/breakwater/gen/go/breaker/v1"
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 	"github.com/breakwater/breakwater/interceptors/breaker/breakerlb"
-	"github.com/breakwater/breakwater/services/recommender"
 )
 
 // replica is one AdProvider process of a replicated system.
@@ -33,7 +32,7 @@ func (r *replica) env(s *system) []string {
 
 // endpointBreaker names the Recommender's breaker of this replica.
 func (r *replica) endpointBreaker() string {
-	return breakerlb.EndpointBreakerName(recommender.AdProviderTarget, r.addr)
+	return breakerlb.EndpointBreakerName("adprovider", r.addr)
 }
 
 // privateReplicatedSystem starts a private system with n AdProvider
