@@ -39,11 +39,32 @@ func (r *replica) endpointBreaker() string {
 // replicas on ports of their own, all sharing the database, and a
 // Recommender whose ADPROVIDER_TARGET lists them all. The first replica is
 // the system's usual "adprovider"; the others are "adprovider-2" and so on.
-func privateReplicatedSystem(t *testing.T, n int) (*system, []*replica) {
+func privateReplicatedSystem(t testing.TB, n int) (*system, []*replica) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("e2e: builds and starts both services and PostgreSQL; skipped with -short")
+	}
+	s, reps, err := startReplicatedSystem(n)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("what the services logged:\n%s", s.logs.since(0))
+		}
+		if err := s.stop(); err != nil {
+			t.Errorf("stopping the private system: %v", err)
+		}
+	})
+	if err != nil {
+		t.Fatalf("starting a system with %d AdProvider replicas: %v", n, err)
+	}
+	return s, reps
+}
+
+// startReplicatedSystem is privateReplicatedSystem's work. On error the
+// returned system holds what did start, for stop and for its logs.
+func startReplicatedSystem(n int) (*system, []*replica, error) {
 	ports, err := freePorts(2 * n)
 	if err != nil {
-		t.Fatal(err)
+		return &system{}, nil, err
 	}
 	reps := make([]*replica, n)
 	addrs := make([]string, n)
@@ -55,7 +76,10 @@ func privateReplicatedSystem(t *testing.T, n int) (*system, []*replica) {
 		reps[i] = &replica{name: name, addr: ports[2*i], adminAddr: ports[2*i+1]}
 		addrs[i] = reps[i].addr
 	}
-	s := privateSystem(t, "ADPROVIDER_ADDR="+reps[0].addr, "ADPROVIDER_TARGET="+strings.Join(addrs, ","))
+	s, err := startSystem("ADPROVIDER_ADDR="+reps[0].addr, "ADPROVIDER_TARGET="+strings.Join(addrs, ","))
+	if err != nil {
+		return s, reps, err
+	}
 	reps[0].adminAddr = s.adAdminAddr
 	reps[0].conn = s.ad
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
@@ -63,18 +87,17 @@ func privateReplicatedSystem(t *testing.T, n int) (*system, []*replica) {
 	for _, r := range reps[1:] {
 		// One after the other: the first has migrated the shared schema.
 		if err := s.startAs(r.name, "adprovider", r.env(s)); err != nil {
-			t.Fatal(err)
+			return s, reps, err
 		}
 		if r.conn, err = grpc.NewClient(r.addr, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
-			t.Fatal(err)
+			return s, reps, err
 		}
-		conn := r.conn
-		t.Cleanup(func() { _ = conn.Close() })
+		s.conns = append(s.conns, r.conn)
 		if err := s.waitServing(ctx, r.conn, adProviderService); err != nil {
-			t.Fatal(err)
+			return s, reps, err
 		}
 	}
-	return s, reps
+	return s, reps, nil
 }
 
 // callRecord is one GetAds call through Recommender.

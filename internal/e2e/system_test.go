@@ -57,6 +57,12 @@ type withSystem struct{ m *testing.M }
 
 func (w withSystem) Run() int {
 	code := w.m.Run()
+	if benchSys != nil {
+		if err := benchSys.stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: stopping the benchmarks' system: %v\n%s", err, benchSys.logs.since(0))
+			code = max(code, 1)
+		}
+	}
 	if sys != nil {
 		if err := sys.stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: stopping the system: %v\n%s", err, sys.logs.since(0))
@@ -108,6 +114,7 @@ type system struct {
 	procs []*process // in start order
 	rec   *grpc.ClientConn
 	ad    *grpc.ClientConn
+	conns []*grpc.ClientConn // more, closed by stop: other replicas'
 	logs  *logBuffer
 }
 
@@ -231,7 +238,7 @@ func (s *system) env() []string {
 // privateSystem starts a system of the test's own, for tests that hang,
 // stop or overload its parts, with extraEnv on top of the usual settings;
 // it is stopped when the test ends.
-func privateSystem(t *testing.T, extraEnv ...string) *system {
+func privateSystem(t testing.TB, extraEnv ...string) *system {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: builds and starts both services and PostgreSQL; skipped with -short")
@@ -322,7 +329,7 @@ func (s *system) alive() error {
 // shutdown is part of what is tested.
 func (s *system) stop() error {
 	var errs []error
-	for _, c := range []*grpc.ClientConn{s.rec, s.ad} {
+	for _, c := range append([]*grpc.ClientConn{s.rec, s.ad}, s.conns...) {
 		if c != nil {
 			_ = c.Close()
 		}

@@ -124,9 +124,15 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 		// Clients (the Recommender's AdProvider channel) ping every 10 s to
 		// find silent connections; allow down to 5 s, also without RPCs in
 		// flight. The server pings an idle client after 30 s and drops it
-		// when no answer comes within 10 s.
+		// when no answer comes within 10 s. After 5 minutes (±10%, gRPC's
+		// jitter) a connection is asked to go away (GOAWAY; calls in flight
+		// get 30 s to finish): the client reconnects and re-resolves the
+		// target, so a Recommender dialling every replica by DNS (a
+		// headless Service) finds replicas added since, and connections
+		// through a ClusterIP Service spread again after a scale-up.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second,
+			MaxConnectionAge: maxConnectionAge, MaxConnectionAgeGrace: 30 * time.Second}),
 		grpc.ChainUnaryInterceptor(
 			s.srvMetric.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)),
@@ -357,3 +363,7 @@ func (s *Server) recovered(ctx context.Context, p any) error {
 	s.logger.ErrorContext(ctx, "panic in handler", "panic", p, "stack", string(debug.Stack()))
 	return status.Error(codes.Internal, "internal error")
 }
+
+// maxConnectionAge is how long a client connection lives before the server
+// asks the client to reconnect (see the keepalive settings in New).
+const maxConnectionAge = 5 * time.Minute
