@@ -238,8 +238,8 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 	tr := triedFrom(info.Ctx)
 	if cfg == nil || cfg.set == nil || n < 2 {
 		res, err := p.child.Pick(info)
-		if err == nil && tr != nil {
-			tr.add(p.lb.addrOf(res.SubConn))
+		if err == nil {
+			tr.add(p.lb.addrOf(res.SubConn), n)
 		}
 		return res, err
 	}
@@ -265,7 +265,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 		if err != nil {
 			continue
 		}
-		tr.add(ep.addr)
+		tr.add(ep.addr, n)
 		done := res.Done
 		res.Done = func(di balancer.DoneInfo) {
 			permit.Done(di.Err)
@@ -275,7 +275,7 @@ func (p *picker) Pick(info balancer.PickInfo) (balancer.PickResult, error) {
 		}
 		return res, nil
 	}
-	tr.add(firstEP.addr)
+	tr.add(firstEP.addr, n)
 	return first, nil
 }
 

@@ -321,3 +321,25 @@ func TestNotServingReplicaIsSkipped(t *testing.T) {
 		}
 	}
 }
+
+// With one endpoint, a hedge would only double the load of the endpoint
+// that hangs: the call waits out its deadline alone.
+func TestNoHedgeWithOneEndpoint(t *testing.T) {
+	set := breaker.NewSet()
+	defer set.Close()
+	reps := startReplicas(t, 1)
+	conn := dial(t, set, reps, breakerlb.WithHedging(10*time.Millisecond, checkMethod))
+	if err := check(context.Background(), conn, &peer.Peer{}); err != nil {
+		t.Fatal(err)
+	}
+	reps[0].behave.Store("hang")
+	reps[0].calls.Store(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := check(ctx, conn, &peer.Peer{}); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("call to a hung single endpoint: %v, want DEADLINE_EXCEEDED", err)
+	}
+	if c := reps[0].calls.Load(); c != 1 {
+		t.Errorf("the endpoint got %d calls, want 1 (no hedge)", c)
+	}
+}

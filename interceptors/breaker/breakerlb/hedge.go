@@ -18,6 +18,7 @@ import (
 type tried struct {
 	mu    sync.Mutex
 	addrs []string
+	live  int // endpoints the connection had at the last pick
 }
 
 type triedKey struct{}
@@ -36,13 +37,25 @@ func (t *tried) has(addr string) bool {
 	return slices.Contains(t.addrs, addr)
 }
 
-func (t *tried) add(addr string) {
-	if t == nil || addr == "" {
+// add records a pick of addr among live endpoints.
+func (t *tried) add(addr string, live int) {
+	if t == nil {
 		return
 	}
 	t.mu.Lock()
-	t.addrs = append(t.addrs, addr)
+	if addr != "" {
+		t.addrs = append(t.addrs, addr)
+	}
+	t.live = live
 	t.mu.Unlock()
+}
+
+// elsewhere reports whether the connection has an endpoint the call has
+// not tried.
+func (t *tried) elsewhere() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.live > len(t.addrs)
 }
 
 // Option configures [UnaryClientInterceptor].
@@ -55,8 +68,8 @@ type options struct {
 
 // WithHedging sends a second attempt of each call of the given full
 // methods ("/adprovider.v1.AdProviderService/GetAds") to another endpoint
-// when the first has not answered within delay, and returns whichever
-// answers first with success. gRPC's retry policy re-sends only calls that
+// when the first has not answered within delay and the connection has
+// another endpoint, and returns whichever answers first with success. gRPC's retry policy re-sends only calls that
 // failed, and grpc-go does not implement the service config's hedging
 // policy: without this, a replica that hangs costs every call it receives
 // its whole deadline. Hedge only idempotent methods.
@@ -87,14 +100,16 @@ func UnaryClientInterceptor(opts ...Option) grpc.UnaryClientInterceptor {
 		opt(&o)
 	}
 	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, callOpts ...grpc.CallOption) error {
-		if triedFrom(ctx) == nil {
-			ctx = context.WithValue(ctx, triedKey{}, &tried{})
+		tr := triedFrom(ctx)
+		if tr == nil {
+			tr = &tried{}
+			ctx = context.WithValue(ctx, triedKey{}, tr)
 		}
 		msg, ok := reply.(proto.Message)
 		if !o.hedged[method] || o.hedgeDelay <= 0 || !ok {
 			return invoker(ctx, method, req, reply, cc, callOpts...)
 		}
-		return hedge(ctx, o.hedgeDelay, method, req, msg, cc, invoker, callOpts)
+		return hedge(ctx, tr, o.hedgeDelay, method, req, msg, cc, invoker, callOpts)
 	}
 }
 
@@ -142,7 +157,7 @@ func (a *attempt) deliver(reply proto.Message, callOpts []grpc.CallOption) {
 	}
 }
 
-func hedge(ctx context.Context, delay time.Duration, method string, req any, reply proto.Message, cc *grpc.ClientConn,
+func hedge(ctx context.Context, tr *tried, delay time.Duration, method string, req any, reply proto.Message, cc *grpc.ClientConn,
 	invoker grpc.UnaryInvoker, callOpts []grpc.CallOption) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -162,7 +177,9 @@ func hedge(ctx context.Context, delay time.Duration, method string, req any, rep
 	for {
 		select {
 		case <-timer.C:
-			if launched == 1 && pending == 1 && ctx.Err() == nil {
+			// A hedge to the endpoint that hangs already would only
+			// double its load: hedge only when there is another.
+			if launched == 1 && pending == 1 && ctx.Err() == nil && tr.elsewhere() {
 				launch()
 				launched, pending = 2, 2
 			}
