@@ -31,8 +31,12 @@
 // [DialAdProvider] makes the one AdProvider connection of the process, with
 // breaker.UnaryClientInterceptor (a breaker per method) and a gRPC retry
 // policy for UNAVAILABLE that runs inside the breaker, so the breaker counts
-// one outcome per logical call and never retries a rejection.
-// [AdProviderBreakers] gives GetAds its own deadline ([GetAdsTimeout]) and
+// one outcome per logical call and never retries a rejection. The
+// connection spreads calls round-robin over every AdProvider replica the
+// target resolves to, with a breaker per replica that takes a failing one
+// out of rotation, retries and hedges on another replica
+// (package breakerlb), so the per-method breakers see only what the
+// service as a whole answered. [AdProviderBreakers] gives GetAds its own deadline ([GetAdsTimeout]) and
 // tripping rule.
 //
 // When the breaker rejects a call or the call fails, GetAds and the ads of

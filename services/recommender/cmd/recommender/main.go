@@ -10,7 +10,8 @@
 // Configuration (README.md, "Configuration"; read by internal/serve, flags
 // override, `recommender -h` lists them): RECOMMENDER_ADDR (:8000),
 // RECOMMENDER_ADMIN_ADDR (:9000: /metrics /healthz /readyz /breakers),
-// ADPROVIDER_TARGET (the AdProvider address to dial; default localhost:8001;
+// ADPROVIDER_TARGET (the AdProvider target to dial, a gRPC target or a
+// comma-separated list of replicas' host:port; default localhost:8001;
 // flag -adprovider), DATABASE_URL or RECOMMENDER_DATABASE_URL, BREAKER_CONFIG
 // (a JSON file; without one, GetAds gets recommender.AdProviderBreakers),
 // ADMIN_TOKEN (CreateProduct and breaker admin writes), LOG_LEVEL, LOG_FORMAT (text|json),
