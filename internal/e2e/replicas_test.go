@@ -3,7 +3,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -352,11 +357,34 @@ func TestReplicas(t *testing.T) {
 		getAdsStaysClosed(t, s, "UNAVAILABLE", before)
 		eb := getBreaker(t, s.rec, reps[0].endpointBreaker())
 		t.Logf("%s: %v, %v", eb.GetName(), eb.GetState(), transitionSummary(eb))
+		if eb.GetState() == breakerv1.BreakerState_BREAKER_STATE_CLOSED || eb.GetLastTransitionTime() == nil ||
+			len(eb.GetRecentTransitions()) == 0 || eb.GetRecentTransitions()[0].GetReason() == "" {
+			t.Errorf("%s: %v, last transition %v, %v; want it out, since when and why", eb.GetName(), eb.GetState(),
+				eb.GetLastTransitionTime(), eb.GetRecentTransitions())
+		}
+		// The metrics say which replica is out too.
+		metrics := httpGet(t, "http://"+s.recAdminAddr+"/metrics")
+		outLine := fmt.Sprintf(`breakwater_breaker_state{breaker=%q,kind="grpc",state="closed"} 0`, reps[0].endpointBreaker())
+		if !strings.Contains(metrics, outLine) {
+			t.Errorf("/metrics lacks %s", outLine)
+		}
+		// breakerctl lists every replica's breakers side by side: the
+		// forced database breaker on replica 1 only.
+		out := breakerctl(t, s, reps, "list")
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Fields(strings.ReplaceAll(line, ", forced", ",forced")); len(f) == 4 && f[0] == adDBBreaker {
+				if f[1] != "open,forced" || f[2] != "closed" || f[3] != "closed" {
+					t.Errorf("breakerctl list: %q, want %s forced open on replica 1 only", line, adDBBreaker)
+				}
+			}
+		}
+		if !strings.Contains(out, adDBBreaker) {
+			t.Errorf("breakerctl list:\n%s\nwant a row for %s", out, adDBBreaker)
+		}
 
 		back := time.Now()
-		if _, err := bc.SetBreakerMode(ctx, &breakerv1.SetBreakerModeRequest{Name: adDBBreaker, Mode: breakerv1.BreakerMode_BREAKER_MODE_AUTO}); err != nil {
-			t.Fatal(err)
-		}
+		// Back to AUTO on every replica with one command.
+		breakerctl(t, s, reps, "auto", adDBBreaker)
 		took := takesShareWithin(t, s, reps, 0, back, backWithin)
 		t.Logf("replica 1 took its share %v after its database breaker was back to AUTO", took.Round(time.Millisecond))
 	})
@@ -390,6 +418,37 @@ func TestReplicas(t *testing.T) {
 		}
 		t.Logf("every replica killed: %d calls before %s opened %v, then house ads in %v", len(before), getAdsBreaker, before, fast)
 	})
+}
+
+// breakerctl runs cmd/breakerctl against every replica and returns its
+// output.
+func breakerctl(t *testing.T, s *system, reps []*replica, args ...string) string {
+	t.Helper()
+	var targets []string
+	for _, r := range reps {
+		targets = append(targets, r.addr)
+	}
+	cmd := exec.Command(filepath.Join(s.bin, "breakerctl"), append([]string{"-targets", strings.Join(targets, ",")}, args...)...)
+	cmd.Env = append(os.Environ(), "ADMIN_TOKEN="+adminToken)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("breakerctl %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func transitionSummary(b *breakerv1.Breaker) string {

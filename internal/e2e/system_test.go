@@ -187,11 +187,11 @@ func startSystem(extraEnv ...string) (*system, error) {
 	return s, nil
 }
 
-// build compiles both services and the pinned grpcurl, as `make run-all`
-// does, once per test binary.
+// build compiles both services, breakerctl and the pinned grpcurl, as
+// `make run-all` does, once per test binary.
 func (s *system) build(ctx context.Context) error {
 	steps := [][]string{
-		{"go", "build", "-o", s.bin + "/", "./services/adprovider/cmd/adprovider", "./services/recommender/cmd/recommender"},
+		{"go", "build", "-o", s.bin + "/", "./services/adprovider/cmd/adprovider", "./services/recommender/cmd/recommender", "./cmd/breakerctl"},
 		{"go", "build", "-modfile=tools/go.mod", "-o", s.bin + "/", "github.com/fullstorydev/grpcurl/cmd/grpcurl"},
 	}
 	for _, args := range steps {
