@@ -11,6 +11,7 @@
 //   - The Node client
 //   - The Python client
 //   - Outages
+//   - Replicas
 //   - make run-all
 //   - make demo
 //   - Repository hygiene
@@ -69,6 +70,22 @@
 // with ErrorInfo CIRCUIT_OPEN and a RetryInfo, first from Go and then from the
 // Node and Python clients; after a restart both services recover without one
 // of their own. With TEST_DATABASE_URL (a server the tests do not own) it is skipped.
+//
+// # Replicas
+//
+// TestReplicas runs three AdProvider processes on ports of their own (one
+// database) behind a Recommender whose ADPROVIDER_TARGET lists them all,
+// under steady GetAds traffic from four callers, and breaks one replica at a
+// time: killed (SIGKILL), hung (SIGSTOP), answering UNAVAILABLE (its database
+// breaker forced open through the admin API). Each time, after the first
+// 100 ms, at most 0.5% of answers may be house ads, none an error or past its
+// deadline, and the GetAds breaker must not move; the replica's own breaker
+// in Recommender shows it out, since when and why (ListBreakers, /metrics);
+// back, it must take its share of calls (±20% of the others' mean) within
+// 2 s. Healthy replicas share calls within ±20%. With all three killed,
+// the GetAds breaker opens and house ads come without a call. breakerctl
+// lists and resets the breaker on every replica. BenchmarkGetAdsReplicas
+// compares one replica with three, through a Recommender process each.
 //
 // # make run-all
 //
