@@ -61,11 +61,16 @@ type entry struct {
 // import google.golang.org/grpc/health).
 //
 // Pass the result to grpc.WithDefaultServiceConfig. Each call registers the
-// set for the life of the set.
+// set under a new id for as long as the set lives.
 func Config(set *breaker.Set, target, healthService, methodConfig string, opts ...breaker.Option) string {
 	registry.mu.Lock()
 	if registry.entries == nil {
 		registry.entries = make(map[string]*entry)
+	}
+	for id, e := range registry.entries { // forget the sets that are gone
+		if e.set.Value() == nil {
+			delete(registry.entries, id)
+		}
 	}
 	registry.next++
 	id := strconv.FormatUint(registry.next, 10)
