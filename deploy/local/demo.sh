@@ -3,18 +3,21 @@
 # time, call, latency, answer, and the breakers that matter. Every figure it
 # prints is measured as it runs.
 #
-#   1. AdProvider hangs (SIGSTOP): calls wait the GetAds deadline until the
-#      breaker opens, then house ads come at once.
-#   2. AdProvider resumes (SIGCONT): the breaker probes it, closes; real ads.
-#   3. PostgreSQL crashes: the database breakers open; Recommender degrades
+#   1. One of three AdProvider replicas is killed (kill -9): its breaker in
+#      Recommender takes it out of rotation; no call degrades; it comes back.
+#   2. AdProvider hangs (SIGSTOP, every replica): calls wait the GetAds
+#      deadline until the breaker opens, then house ads come at once.
+#   3. AdProvider resumes (SIGCONT): the breaker probes it, closes; real ads.
+#   4. PostgreSQL crashes: the database breakers open; Recommender degrades
 #      (house ads, last good recommendations); AdProvider's GetAds fails fast.
-#   4. PostgreSQL back: every breaker closes.
-#   5. An operator forces the GetAds breaker open, then back to AUTO.
+#   5. PostgreSQL back: every breaker closes.
+#   6. An operator forces the GetAds breaker open, then back to AUTO.
 # It ends by checking that every breaker is in AUTO and closed. Short open
 # periods (demo-breakers.json), so that recovery shows within seconds;
 # make run-all uses deploy/breakers.json, the production-like settings.
 # Output fits 100 columns.
 export BREAKER_CONFIG="${BREAKER_CONFIG:-$(cd "$(dirname "$0")" && pwd)/demo-breakers.json}"
+export ADPROVIDER_REPLICAS="${ADPROVIDER_REPLICAS:-3}"
 source "$(dirname "$0")/lib.sh"
 
 install_traps
@@ -38,7 +41,7 @@ call() {
 # A service that does not answer in time (a stopped AdProvider) shows -.
 states() {
   local g r a
-  read -r g r <<<"$(breaker_letters 2 "$RECOMMENDER_ADDR" "$GETADS_BREAKER" recommender/postgres)"
+  read -r g r <<<"$(breaker_letters 2 "$RECOMMENDER_ADDR" "$GETADS_BREAKER" recommender/postgres-recommendations)"
   read -r a <<<"$(breaker_letters 0.5 "$ADPROVIDER_ADDR" adprovider/postgres)"
   echo "G:${g:--} R:${r:--} A:${a:--}"
 }
@@ -84,7 +87,7 @@ answer() {
     /"breaker":/ && d {b=$4}
     /^ *}/ && d {
       if (r == "circuit_open" && b == g) r = "G open"
-      else if (r == "circuit_open" && b == "recommender/postgres") r = "R open"
+      else if (r == "circuit_open" && b == "recommender/postgres-recommendations") r = "R open"
       else if (r == "circuit_open" && b == "adprovider/postgres") r = "A open"
       print d "|" r "|" f; d=""
     }' <<<"$OUT")"
@@ -148,7 +151,7 @@ cat <<LEGEND
 
 breakwater demo. Each row: time since the start, the call, its latency (grpcurl itself takes
 about $BASE ms of it here), the answer, then three breakers: G is Recommender's breaker for
-AdProvider's GetAds, R Recommender's database breaker, A AdProvider's database breaker;
+AdProvider's GetAds, R Recommender's recommendations breaker, A AdProvider's database breaker;
 c closed, O open, h half-open, * forced by an operator, - the service did not answer;
 "house ads (G open)" names the breaker that rejected the call.
 rec.* are calls to Recommender, ad.* to AdProvider; a call a half-open or open breaker lets
@@ -160,8 +163,47 @@ get_ads && row rec.GetAds
 recommend && row rec.ListRecs
 direct_ads && row ad.GetAds
 
-step "1. AdProvider hangs (SIGSTOP): each call waits the GetAds deadline, until G opens."
-kill -STOP "${PIDS[adprovider]}"
+# endpoint_successes ADDR: the calls Recommender's breaker of the replica at
+# ADDR has seen succeed.
+endpoint_successes() {
+  { grpcurl -plaintext -max-time 2 -d "{\"name\": \"adprovider@$1\"}" "$RECOMMENDER_ADDR" breaker.v1.BreakerAdminService/GetBreaker 2>/dev/null || true; } |
+    awk -F'"' '/"successes":/ {n=$4} END {print n + 0}'
+}
+
+if ((ADPROVIDER_REPLICAS < 2)); then
+  step "1. Skipped: one AdProvider replica (ADPROVIDER_REPLICAS=$ADPROVIDER_REPLICAS)."
+else
+  victim="${ADPROVIDERS[-1]}"
+  vaddr="$(replica_addr "$ADPROVIDER_ADDR" "$ADPROVIDER_REPLICAS")"
+  step "1. One of $ADPROVIDER_REPLICAS AdProvider replicas is killed (kill -9): no call degrades."
+  kill -KILL "${PIDS[$victim]}"
+  wait "${PIDS[$victim]}" 2>/dev/null || true
+  unset "PIDS[$victim]"
+  calls=0 degraded=0
+  for _ in $(seq 1 30); do
+    get_ads && row rec.GetAds
+    calls=$((calls + 1))
+    if [[ "$OUT" == *'"degraded"'* || "$OUT" == ERROR* ]]; then degraded=$((degraded + 1)); fi
+  done
+  note "$calls calls, $degraded degraded: the other replicas answered every one"
+  start_replica "$ADPROVIDER_REPLICAS" >/dev/null
+  wait_ready "$victim" "$(replica_addr "$ADPROVIDER_ADMIN_ADDR" "$ADPROVIDER_REPLICAS")" >/dev/null
+  t_back=$(now_us)
+  before="$(endpoint_successes "$vaddr")" back=""
+  for _ in $(seq 1 50); do
+    get_ads && row rec.GetAds
+    if (($(endpoint_successes "$vaddr") > before)); then back=$((($(now_us) - t_back) / 1000)) && break; fi
+    sleep 0.1
+  done
+  if [ -n "$back" ]; then
+    note "restarted: it answers calls again $(fmt_ms "$back") after it was SERVING"
+  else
+    note "restarted: it answered no call within 50 rounds"
+  fi
+fi
+
+step "2. AdProvider hangs (SIGSTOP, every replica): each call waits the GetAds deadline, until G opens."
+for name in "${ADPROVIDERS[@]}"; do kill -STOP "${PIDS[$name]}"; done
 slow=0 slow_ms=0
 for _ in $(seq 1 20); do
   get_ads && row rec.GetAds
@@ -175,8 +217,8 @@ for _ in 1 2 3 4 5; do
 done
 note "until G opened: $slow calls, $((slow_ms / slow)) ms on average; then house ads in $((fast_ms / (fast > 0 ? fast : 1))) ms"
 
-step "2. AdProvider resumes (SIGCONT): G probes it, half-opens, closes; real ads return."
-kill -CONT "${PIDS[adprovider]}"
+step "3. AdProvider resumes (SIGCONT): G probes it, half-opens, closes; real ads return."
+for name in "${ADPROVIDERS[@]}"; do kill -CONT "${PIDS[$name]}"; done
 t_cont=$(now_us)
 recovered=""
 for _ in $(seq 1 100); do
@@ -194,9 +236,9 @@ else
 fi
 
 if [ -z "$PG_OWN" ]; then
-  step "3-4. Skipped: the database is yours (DATABASE_URL), so the demo will not stop it."
+  step "4-5. Skipped: the database is yours (DATABASE_URL), so the demo will not stop it."
 else
-  step "3. PostgreSQL crashes (immediate stop): the database breakers open; Recommender degrades."
+  step "4. PostgreSQL crashes (immediate stop): the database breakers open; Recommender degrades."
   as_pg "$PG_OWN/pg_ctl" -D "$PG_DATA" stop -m immediate -w >/dev/null # as a crash would
   wait "${PIDS[postgres]}" 2>/dev/null || true
   unset 'PIDS[postgres]'
@@ -219,7 +261,7 @@ else
     note "G opened too: to Recommender, an AdProvider that answers UNAVAILABLE is failing"
   fi
 
-  step "4. PostgreSQL back: the database breakers probe and close; answers are full again."
+  step "5. PostgreSQL back: the database breakers probe and close; answers are full again."
   start_postgres >/dev/null
   t_back=$(now_us)
   recovered=""
@@ -239,7 +281,7 @@ else
   fi
 fi
 
-step "5. An operator forces G open (BREAKER_MODE_FORCED_OPEN), then back to AUTO."
+step "6. An operator forces G open (BREAKER_MODE_FORCED_OPEN), then back to AUTO."
 set_mode() {
   call "$RECOMMENDER_ADDR" breaker.v1.BreakerAdminService/SetBreakerMode "{\"name\": \"$GETADS_BREAKER\", \"mode\": \"$1\"}"
 }
@@ -254,16 +296,24 @@ for _ in $(seq 1 50); do
 done
 flush
 
-# The end: every breaker of both services in AUTO and closed.
+# The end: every breaker of both services in AUTO and closed. A replica's
+# breaker closes on real calls (its trial calls), so calls go on a little
+# while some are not closed yet.
 list_all() {
   for addr in "$RECOMMENDER_ADDR" "$ADPROVIDER_ADDR"; do
     grpcurl -plaintext -max-time 2 "$addr" breaker.v1.BreakerAdminService/ListBreakers 2>/dev/null |
       awk -F'"' '/"name":/ {n=$4} /"state":/ {s=$4} /"mode":/ {print n, s, $4}'
   done
 }
-all="$(list_all)"
+for _ in $(seq 1 50); do
+  all="$(list_all)"
+  odd="$(grep -v 'BREAKER_STATE_CLOSED BREAKER_MODE_AUTO$' <<<"$all" || true)"
+  [ -z "$odd" ] && break
+  get_ads && row rec.GetAds
+  sleep 0.1
+done
+flush
 n="$(grep -c . <<<"$all" || true)"
-odd="$(grep -v 'BREAKER_STATE_CLOSED BREAKER_MODE_AUTO$' <<<"$all" || true)"
 if [ -z "$odd" ]; then
   printf '\nThe end: all %s breakers of both services are in AUTO and closed.\n' "$n"
 else

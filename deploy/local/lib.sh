@@ -41,7 +41,28 @@ export RECOMMENDER_ADDR="${RECOMMENDER_ADDR:-127.0.0.1:8000}"
 export ADPROVIDER_ADDR="${ADPROVIDER_ADDR:-127.0.0.1:8001}"
 export RECOMMENDER_ADMIN_ADDR="${RECOMMENDER_ADMIN_ADDR:-127.0.0.1:9000}"
 export ADPROVIDER_ADMIN_ADDR="${ADPROVIDER_ADMIN_ADDR:-127.0.0.1:9001}"
-export ADPROVIDER_TARGET="${ADPROVIDER_TARGET:-$ADPROVIDER_ADDR}"
+
+# ADPROVIDER_REPLICAS AdProvider processes share the database. Replica i
+# (from 1) is called adprovider (the first) or adprovider-i, and listens on
+# the first one's ports plus 10 × (i - 1): 8001, 8011, 8021; 9001, 9011,
+# 9021. Recommender dials them all (ADPROVIDER_TARGET, a comma-separated
+# list) and balances its calls over them.
+ADPROVIDER_REPLICAS="${ADPROVIDER_REPLICAS:-1}"
+[[ "$ADPROVIDER_REPLICAS" =~ ^[1-9]$ ]] || {
+  printf '%s: ADPROVIDER_REPLICAS=%s: want a number from 1 to 9\n' "${SCRIPT:-run-all}" "$ADPROVIDER_REPLICAS" >&2
+  exit 1
+}
+replica_name() { if [ "$1" -eq 1 ]; then echo adprovider; else echo "adprovider-$1"; fi; }
+replica_addr() { echo "${1%:*}:$((${1##*:} + 10 * ($2 - 1)))"; } # BASE_ADDR I
+ADPROVIDERS=() # the replicas' names, first to last
+targets=()
+for ((i = 1; i <= ADPROVIDER_REPLICAS; i++)); do
+  ADPROVIDERS+=("$(replica_name "$i")")
+  targets+=("$(replica_addr "$ADPROVIDER_ADDR" "$i")")
+done
+ADPROVIDER_TARGET_DEFAULT="$(IFS=,; echo "${targets[*]}")"
+unset targets i
+export ADPROVIDER_TARGET="${ADPROVIDER_TARGET:-$ADPROVIDER_TARGET_DEFAULT}"
 export ADMIN_TOKEN="${ADMIN_TOKEN:-dev-admin-token}"
 export BREAKER_CONFIG="${BREAKER_CONFIG:-$REPO_ROOT/deploy/breakers.json}"
 [ -f "$BREAKER_CONFIG" ] || unset BREAKER_CONFIG
@@ -51,7 +72,7 @@ export BREAKER_CONFIG="${BREAKER_CONFIG:-$REPO_ROOT/deploy/breakers.json}"
 DB_GRACE="${BREAKWATER_DB_GRACE:-3}"
 
 PG_OWN=""          # PostgreSQL's bin directory, when we started it ourselves
-declare -A PIDS    # name -> pid of what runs: postgres, adprovider, recommender
+declare -A PIDS    # name -> pid of what runs: postgres, adprovider (adprovider-2...), recommender
 declare -A LOG_AT  # name -> size of its log when started: what it logs since
 declare -A BUILDS  # what -> pid of a build running in the background
 STOPPING=""
@@ -86,6 +107,11 @@ check_ports() {
   port_free "$(port_of "$ADPROVIDER_ADDR")" "AdProvider gRPC" ADPROVIDER_ADDR
   port_free "$(port_of "$RECOMMENDER_ADMIN_ADDR")" "Recommender admin HTTP" RECOMMENDER_ADMIN_ADDR
   port_free "$(port_of "$ADPROVIDER_ADMIN_ADDR")" "AdProvider admin HTTP" ADPROVIDER_ADMIN_ADDR
+  local i
+  for ((i = 2; i <= ADPROVIDER_REPLICAS; i++)); do
+    port_free "$(port_of "$(replica_addr "$ADPROVIDER_ADDR" "$i")")" "AdProvider replica $i gRPC" "ADPROVIDER_ADDR (replicas use its port + 10 × (i - 1))"
+    port_free "$(port_of "$(replica_addr "$ADPROVIDER_ADMIN_ADDR" "$i")")" "AdProvider replica $i admin HTTP" "ADPROVIDER_ADMIN_ADDR (replicas use its port + 10 × (i - 1))"
+  done
   if [ -z "${DATABASE_URL:-}" ]; then
     port_free "$PG_PORT" "private PostgreSQL" BREAKWATER_PG_PORT
   fi
@@ -216,8 +242,8 @@ await_build() {
 build() {
   mkdir -p "$BIN_DIR" "$LOG_DIR"
   local t0=$SECONDS
-  say "building adprovider and recommender into $(rel "$BIN_DIR")"
-  background_build services -o "$BIN_DIR/" ./services/adprovider/cmd/adprovider ./services/recommender/cmd/recommender
+  say "building adprovider, recommender and breakerctl into $(rel "$BIN_DIR")"
+  background_build services -o "$BIN_DIR/" ./services/adprovider/cmd/adprovider ./services/recommender/cmd/recommender ./cmd/breakerctl
   await_build services
   say "built them in $((SECONDS - t0)) s; building grpcurl in the background"
   background_build grpcurl -modfile=tools/go.mod -o "$BIN_DIR/" github.com/fullstorydev/grpcurl/cmd/grpcurl
@@ -234,11 +260,14 @@ need_grpcurl() {
 
 grpcurl() { "$BIN_DIR/grpcurl" "$@"; }
 
+# start_service NAME [VAR=VALUE...] starts the binary of NAME (adprovider-2
+# runs adprovider) with the variables given on top of the environment.
 start_service() {
   local name=$1
+  shift
   touch "$LOG_DIR/$name.log"
   LOG_AT[$name]=$(wc -c <"$LOG_DIR/$name.log")
-  "${SETSID[@]}" "$BIN_DIR/$name" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  "${SETSID[@]}" env "$@" "$BIN_DIR/${name%%-*}" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
   PIDS[$name]=$!
   say "started $name (pid ${PIDS[$name]}, log $(rel "$LOG_DIR")/$name.log)"
 }
@@ -339,7 +368,22 @@ start_all() {
   start_service adprovider
   start_service recommender
   wait_ready adprovider "$ADPROVIDER_ADMIN_ADDR"
+  # The other replicas once the first has migrated the shared schema.
+  local i
+  for ((i = 2; i <= ADPROVIDER_REPLICAS; i++)); do start_replica "$i"; done
+  for ((i = 2; i <= ADPROVIDER_REPLICAS; i++)); do
+    wait_ready "$(replica_name "$i")" "$(replica_addr "$ADPROVIDER_ADMIN_ADDR" "$i")"
+  done
   wait_ready recommender "$RECOMMENDER_ADMIN_ADDR"
+}
+
+# start_replica I starts AdProvider replica I on its own ports; its log is
+# beside the first one's.
+start_replica() {
+  local name addr
+  name="$(replica_name "$1")" addr="$(replica_addr "$ADPROVIDER_ADDR" "$1")"
+  start_service "$name" "ADPROVIDER_ADDR=$addr" "ADPROVIDER_ADMIN_ADDR=$(replica_addr "$ADPROVIDER_ADMIN_ADDR" "$1")" >/dev/null
+  say "started $name on $addr (pid ${PIDS[$name]})"
 }
 
 # on_signal SIG: the trap of INT, TERM and HUP. It stops everything in order
@@ -364,7 +408,8 @@ stop_all() {
     wait "${BUILDS[$what]}" 2>/dev/null || true
     stopped+=("the $what build")
   done
-  for what in recommender adprovider; do
+  local i
+  for what in recommender $(for ((i = ${#ADPROVIDERS[@]} - 1; i >= 0; i--)); do echo "${ADPROVIDERS[i]}"; done); do
     if [ -n "${PIDS[$what]:-}" ]; then stop_service "$what"; stopped+=("$what"); fi
   done
   if [ -n "${PIDS[postgres]:-}" ]; then stop_postgres; stopped+=(PostgreSQL); fi

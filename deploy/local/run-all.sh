@@ -10,6 +10,14 @@ need_grpcurl
 
 G="$(rel "$BIN_DIR")/grpcurl"
 GETADS='adprovider/adprovider.v1.AdProviderService/GetAds'
+REPLICAS_MSG=""
+if ((ADPROVIDER_REPLICAS > 1)); then
+  REPLICAS_MSG="$ADPROVIDER_REPLICAS AdProvider replicas: Recommender balances its calls over them, with a breaker
+per replica (adprovider@<address>). A breaker on every replica at once, side by side:
+
+  $(rel "$BIN_DIR")/breakerctl -targets $ADPROVIDER_TARGET list
+  $(rel "$BIN_DIR")/breakerctl -targets $ADPROVIDER_TARGET force-open adprovider/postgres"
+fi
 cat <<MSG
 
 breakwater is up. Try:
@@ -25,7 +33,9 @@ Force Recommender's GetAds breaker open (GetAds then answers with house ads), th
   $G -plaintext -H 'authorization: Bearer $ADMIN_TOKEN' -d '{"name": "$GETADS", "mode": "BREAKER_MODE_FORCED_OPEN"}' $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/SetBreakerMode
   $G -plaintext -H 'authorization: Bearer $ADMIN_TOKEN' -d '{"name": "$GETADS", "mode": "BREAKER_MODE_AUTO"}' $RECOMMENDER_ADDR breaker.v1.BreakerAdminService/SetBreakerMode
 
-Breakers, live:  http://$RECOMMENDER_ADMIN_ADDR/breakers   http://$ADPROVIDER_ADMIN_ADDR/breakers
+${REPLICAS_MSG:+$REPLICAS_MSG
+
+}Breakers, live:  http://$RECOMMENDER_ADMIN_ADDR/breakers   http://$ADPROVIDER_ADMIN_ADDR/breakers
 Metrics:         http://$RECOMMENDER_ADMIN_ADDR/metrics    http://$ADPROVIDER_ADMIN_ADDR/metrics
 Logs:            $(rel "$LOG_DIR")/
 Admin token:     $ADMIN_TOKEN   (set ADMIN_TOKEN to choose your own)
@@ -37,7 +47,7 @@ MSG
 # ends the run (the system is no longer whole); PostgreSQL exiting is
 # reported, and the services go on degraded, as they would in production.
 while :; do
-  for name in adprovider recommender; do
+  for name in "${ADPROVIDERS[@]}" recommender; do
     kill -0 "${PIDS[$name]}" 2>/dev/null || exited "$name"
   done
   if [ -n "${PIDS[postgres]:-}" ] && ! kill -0 "${PIDS[postgres]}" 2>/dev/null; then

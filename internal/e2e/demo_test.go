@@ -12,7 +12,7 @@ import (
 
 // TestDemo runs `make demo` (deploy/local/demo.sh) to its end and checks
 // what it promises: every line fits 100 columns; each step is narrated in
-// one line; the hang shows slow calls at the GetAds deadline before the
+// one line; one of three AdProvider replicas killed degrades no call; the hang shows slow calls at the GetAds deadline before the
 // breaker opens and fast house ads after, and a measured recovery; the
 // database outage and its recovery are measured too; it ends with every
 // breaker in AUTO and closed, and stops in order. The README's copy of the
@@ -43,11 +43,14 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	steps := demoNarration(lines)
-	if len(steps) < 6 || !strings.HasPrefix(steps[0], "0. ") {
-		t.Errorf("want steps 0 to 5, each a line of its own; got %q\n%s", steps, text)
+	if len(steps) < 7 || !strings.HasPrefix(steps[0], "0. ") {
+		t.Errorf("want steps 0 to 6, each a line of its own; got %q\n%s", steps, text)
 	}
 
 	for _, want := range []*regexp.Regexp{
+		// One replica of three killed: nothing degrades, and it comes back.
+		regexp.MustCompile(`-> 30 calls, 0 degraded: the other replicas answered every one`),
+		regexp.MustCompile(`-> restarted: it answers calls again \d+\.\d s after it was SERVING`),
 		// The hang: slow house ads while G is closed, then fast ones once it is open.
 		regexp.MustCompile(`rec\.GetAds +\d+ ms +house ads \(deadline_exceeded\) +G:c`),
 		regexp.MustCompile(`rec\.GetAds +\d+ ms +house ads \(G open\) +G:O`),
@@ -60,7 +63,8 @@ func TestDemo(t *testing.T) {
 		// The operator, and the end.
 		regexp.MustCompile(`force G open +\d+ ms +mode FORCED_OPEN, state OPEN +G:O\*`),
 		regexp.MustCompile(`The end: all \d+ breakers of both services are in AUTO and closed\.`),
-		regexp.MustCompile(`stopped recommender\n.*stopped adprovider\n.*stopped PostgreSQL\n.*demo stopped \(recommender, adprovider, PostgreSQL\)`),
+		regexp.MustCompile(`stopped recommender\n.*stopped adprovider-3\n.*stopped adprovider-2\n.*stopped adprovider\n.*stopped PostgreSQL\n` +
+			`.*demo stopped \(recommender, adprovider-3, adprovider-2, adprovider, PostgreSQL\)`),
 	} {
 		if !want.MatchString(text) {
 			t.Errorf("the demo's output has no match for %s:\n%s", want, text)

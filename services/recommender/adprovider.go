@@ -105,7 +105,10 @@ func DialAdProvider(target string, set *breaker.Set, opts ...grpc.DialOption) (*
 		return nil, err
 	}
 	// Every method's breaker exists from the start, so operators can see and
-	// force it before the first call.
+	// force it before the first call; so does every replica's, once the
+	// channel has resolved the target, which Connect starts now rather than
+	// at the first call.
+	conn.Connect()
 	for _, m := range adproviderv1.AdProviderService_ServiceDesc.Methods {
 		set.MethodBreaker(AdProviderTarget, "/"+adproviderv1.AdProviderService_ServiceDesc.ServiceName+"/"+m.MethodName)
 	}

@@ -197,8 +197,23 @@ func (c *childCC) NewSubConn(addrs []resolver.Address, opts balancer.NewSubConnO
 		return nil, err
 	}
 	c.lb.endpoints.Store(sc, ep)
-	c.lb.live.Add(1)
+	if c.lb.live.Add(1) >= 2 {
+		c.lb.ensureBreakers()
+	}
 	return sc, nil
+}
+
+// ensureBreakers gives every endpoint its breaker as soon as there are two,
+// so operators see (and can force) each replica's before any call.
+func (b *lb) ensureBreakers() {
+	cfg := b.cfg.Load()
+	if cfg == nil || cfg.set == nil {
+		return
+	}
+	b.endpoints.Range(func(_, v any) bool {
+		b.breakerOf(v.(*endpoint), cfg)
+		return true
+	})
 }
 
 func (c *childCC) UpdateState(s balancer.State) {

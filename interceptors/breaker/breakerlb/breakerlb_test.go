@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -156,6 +157,31 @@ func TestSpreadsOverReplicas(t *testing.T) {
 		}
 		if _, ok := set.Get(breakerlb.EndpointBreakerName("svc", r.addr)); !ok {
 			t.Errorf("no endpoint breaker for %s", r.addr)
+		}
+	}
+}
+
+// Every endpoint's breaker exists as soon as the channel has its
+// endpoints, before any call.
+func TestEndpointBreakersBeforeAnyCall(t *testing.T) {
+	set := breaker.NewSet()
+	defer set.Close()
+	reps := startReplicas(t, 2)
+	conn := dial(t, set, reps)
+	conn.Connect()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for s := conn.GetState(); s != connectivity.Ready; s = conn.GetState() {
+		if !conn.WaitForStateChange(ctx, s) {
+			t.Fatal("the connection never became ready")
+		}
+	}
+	for _, r := range reps {
+		if _, ok := set.Get(breakerlb.EndpointBreakerName("svc", r.addr)); !ok {
+			t.Errorf("no breaker for %s before any call", r.addr)
+		}
+		if c := r.calls.Load(); c != 0 {
+			t.Errorf("replica %s got %d calls", r.addr, c)
 		}
 	}
 }

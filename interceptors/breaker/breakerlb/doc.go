@@ -26,7 +26,7 @@
 // # Endpoint breakers
 //
 // While the target has two or more endpoints, each has a breaker of the
-// set, named "<target>@<address>" ([EndpointBreakerName]), so it shows on
+// set, created with the second endpoint (before any call), named "<target>@<address>" ([EndpointBreakerName]), so it shows on
 // the admin page, in ListBreakers and in the metrics like any other, with
 // its state, since when (the last transition) and why (its reason), and
 // an operator can force it open (drain a replica) or closed. Its rules are
