@@ -21,10 +21,7 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and starts the whole system")
 	}
-	ports, err := freePorts(5)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ports := replicaPorts(t) // the demo runs three AdProvider replicas
 	sc, out, runDir := runAll(t, ports, runAllOptions{script: "deploy/local/demo.sh"})
 	tr, _ := transcript(out, "\x00")
 	select {

@@ -84,7 +84,9 @@
 // back, it must take its share of calls (±20% of the others' mean) within
 // 2 s. Healthy replicas share calls within ±20%. With all three killed,
 // the GetAds breaker opens and house ads come without a call. breakerctl
-// lists and resets the breaker on every replica. BenchmarkGetAdsReplicas
+// lists and resets the breaker on every replica. TestRunAllReplicas runs
+// `ADPROVIDER_REPLICAS=3 make run-all` and the breakerctl lines it prints;
+// TestDemo's demo kills one of its three replicas. BenchmarkGetAdsReplicas
 // compares one replica with three, through a Recommender process each.
 //
 // # make run-all

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -468,4 +470,115 @@ func degradedSummary(resp *recommenderv1.GetAdsResponse, err error) string {
 		parts = append(parts, d.GetReason()+"/"+d.GetFallback())
 	}
 	return strings.Join(parts, ",")
+}
+
+// replicaPorts returns free addresses for runAll whose AdProvider gRPC and
+// admin ports (ports[1], ports[3]) have free ports 10 and 20 above them too:
+// run-all puts replicas 2 and 3 there.
+func replicaPorts(t *testing.T) []string {
+	t.Helper()
+	for range 50 {
+		ports, err := freePorts(5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := true
+		for _, base := range []string{ports[1], ports[3]} {
+			host, p, _ := net.SplitHostPort(base)
+			n, _ := strconv.Atoi(p)
+			for _, d := range []int{10, 20} {
+				l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(n+d)))
+				if err != nil {
+					ok = false
+					break
+				}
+				_ = l.Close()
+			}
+		}
+		if ok {
+			return ports
+		}
+	}
+	t.Fatal("no free ports with room for two replicas above them")
+	return nil
+}
+
+// TestRunAllReplicas: ADPROVIDER_REPLICAS=3 make run-all starts three
+// AdProvider processes, prints breakerctl lines that work on all three as
+// printed, and stops them all, callers first.
+func TestRunAllReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the whole system")
+	}
+	ports := replicaPorts(t)
+	sc, out, runDir := runAll(t, ports, runAllOptions{env: []string{"ADPROVIDER_REPLICAS=3"}})
+	tr, ready := transcript(out, "Ctrl-C stops everything")
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("run-all ended before the system was up:\n%s", tr.since(0))
+		}
+	case <-time.After(4 * time.Minute):
+		t.Fatalf("run-all not up after 4 minutes:\n%s", tr.since(0))
+	}
+	var printed []string
+	for _, line := range strings.Split(tr.since(0), "\n") {
+		line = strings.TrimPrefix(line, "run-all | ")
+		if strings.HasPrefix(line, "  ") && strings.Contains(line, "/breakerctl ") {
+			printed = append(printed, strings.TrimSpace(line))
+		}
+	}
+	if len(printed) != 2 {
+		t.Fatalf("run-all printed %d breakerctl lines, want list and force-open:\n%s", len(printed), tr.since(0))
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range printed {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		cmd := exec.CommandContext(ctx, "bash", "-c", line)
+		cmd.Dir = root // the lines name .run/bin relative to the repository
+		cmd.Env = append(os.Environ(), "ADMIN_TOKEN=runall-test-token")
+		answer, err := cmd.CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("printed line failed: %s\n%v\n%s", line, err, answer)
+		}
+		switch {
+		case strings.Contains(line, " list"):
+			header := strings.Fields(strings.SplitN(string(answer), "\n", 2)[0])
+			if len(header) != 4 {
+				t.Errorf("breakerctl list: header %q, want BREAKER and three replicas", header)
+			}
+		case strings.Contains(line, " force-open "):
+			if n := strings.Count(string(answer), "open, forced"); n != 3 {
+				t.Errorf("breakerctl force-open: %d replicas forced open, want 3:\n%s", n, answer)
+			}
+		}
+	}
+	if err := sc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sc.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("run-all still running two minutes after SIGTERM:\n%s", tr.since(0))
+	}
+	text := tr.since(0)
+	if sc.err != nil {
+		t.Errorf("run-all ended with %v, want exit status 0:\n%s", sc.err, text)
+	}
+	last := -1
+	for _, step := range []string{"stopped recommender", "stopped adprovider-3", "stopped adprovider-2", "stopped adprovider\n",
+		"stopped PostgreSQL", "run-all stopped (recommender, adprovider-3, adprovider-2, adprovider, PostgreSQL)"} {
+		i := strings.Index(text, step)
+		if i < 0 || i < last {
+			t.Errorf("want %q after the previous step:\n%s", step, text)
+		}
+		last = i
+	}
+	if left := processesUsing(runDir); len(left) > 0 {
+		t.Errorf("processes left behind: %v", left)
+	}
 }
