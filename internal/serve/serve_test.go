@@ -62,6 +62,7 @@ func start(t *testing.T, token string) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Close() })
 	adproviderv1.RegisterAdProviderServiceServer(srv.GRPC(), ads{})
 	srv.Health().SetServingStatus("adprovider.v1.AdProviderService", healthpb.HealthCheckResponse_NOT_SERVING)
 	// A breaker to see and steer through the admin service.
@@ -279,6 +280,7 @@ func TestRunReportsAPortInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer srv.Close()
 	err = srv.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("Run on a busy port: %v", err)
@@ -390,6 +392,7 @@ func TestWarnsOfUnmatchedBreakerConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer srv.Close()
 			srv.Breakers().Breaker("adprovider/postgres", breaker.WithKind(breaker.KindDatabase))
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

@@ -35,7 +35,7 @@ type StatusSetter interface {
 // recovery prober that pings the database while it is open.
 type Health struct {
 	setter  StatusSetter
-	breaker string
+	breaker *breaker.Breaker
 	follow  bool
 
 	mu       sync.Mutex
@@ -51,11 +51,12 @@ type HealthOption func(*Health)
 // open or half-open, as well as before migration.
 func FollowBreaker() HealthOption { return func(h *Health) { h.follow = true } }
 
-// NewHealth returns a Health for the breaker named breakerName (the
-// pgbreaker.DB's Breaker().Name()). It reports NOT_SERVING until
+// NewHealth returns a Health for the database breaker b (the
+// pgbreaker.DB's Breaker()); register it with b's set's
+// [breaker.Set.AddListener]. It reports NOT_SERVING until
 // [Health.SetMigrated].
-func NewHealth(setter StatusSetter, breakerName string, opts ...HealthOption) *Health {
-	h := &Health{setter: setter, breaker: breakerName, state: breaker.StateClosed}
+func NewHealth(setter StatusSetter, b *breaker.Breaker, opts ...HealthOption) *Health {
+	h := &Health{setter: setter, breaker: b, state: b.State()}
 	for _, o := range opts {
 		o(h)
 	}
@@ -74,7 +75,7 @@ func (h *Health) SetMigrated() {
 // OnEvent follows the state changes of the database breaker and ignores
 // every other event.
 func (h *Health) OnEvent(e breaker.Event) {
-	if e.Kind != breaker.EventStateChange || e.Breaker == nil || e.Breaker.Name() != h.breaker {
+	if e.Kind != breaker.EventStateChange || e.Breaker != h.breaker {
 		return
 	}
 	h.mu.Lock()

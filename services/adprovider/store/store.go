@@ -1,4 +1,4 @@
-package adprovider
+package store
 
 import (
 	"context"
@@ -22,10 +22,11 @@ import (
 	"github.com/breakwater/breakwater/internal/storeerr"
 )
 
-// Querier is what the store needs from the database: the query methods of
-// *pgxpool.Pool, which pgbreaker.DB has too, so the same store runs on a bare
-// pool in benchmarks and behind the database breaker in the service.
-type Querier interface {
+// DB is what the store needs from PostgreSQL: the query methods of
+// *pgxpool.Pool, which pgbreaker.DB and a pgx.Tx have too, so the same
+// store runs behind the database breaker in the service, in the start-up
+// transaction that loads the sample, and on a bare pool in benchmarks.
+type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -59,21 +60,21 @@ const (
 // Store reads and writes the ads inventory. It holds no state of its own;
 // all of it is in the database.
 type Store struct {
-	db Querier // reads
-	w  Querier // writes
+	db DB // reads
+	w  DB // writes
 }
 
-// A StoreOption configures a [Store].
-type StoreOption func(*Store)
+// An Option configures a [Store].
+type Option func(*Store)
 
 // WithWriter sends the store's writes (CreateAd, the sample load) through w
 // instead of db: pgbreaker.DB's Writer view, so that a database that
 // refuses writes opens the write breaker and not the one guarding reads.
-func WithWriter(w Querier) StoreOption { return func(s *Store) { s.w = w } }
+func WithWriter(w DB) Option { return func(s *Store) { s.w = w } }
 
-// NewStore returns a store over db, whose search_path must be AdProvider's
+// New returns a store over db, whose search_path must be AdProvider's
 // schema (as internal/database.Open sets it).
-func NewStore(db Querier, opts ...StoreOption) *Store {
+func New(db DB, opts ...Option) *Store {
 	s := &Store{db: db, w: db}
 	for _, o := range opts {
 		o(s)
