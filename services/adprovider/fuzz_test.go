@@ -15,6 +15,7 @@ import (
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
 	"github.com/breakwater/breakwater/internal/maximal"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
 	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
@@ -57,7 +58,7 @@ func FuzzRequests(f *testing.F) {
 	add(2, &adproviderv1.ListAdsRequest{PageSize: 500})
 	add(2, &adproviderv1.ListAdsRequest{PageToken: "eyJ0IjoxLCJpZCI6ImFcdTAwMDBiIn0"}) // {"t":1,"id":"a\u0000b"}
 
-	pool := newPool(f)
+	pool := adtest.NewPool(f)
 	st := store.New(pool)
 	if _, err := st.LoadSample(context.Background()); err != nil {
 		f.Fatal(err)

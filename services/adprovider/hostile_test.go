@@ -14,6 +14,7 @@ import (
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
 	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
@@ -22,7 +23,7 @@ import (
 // INVALID_ARGUMENT naming the field, none is INTERNAL or "cannot be
 // stored", and nothing is written.
 func TestBadInput(t *testing.T) {
-	pool := newPool(t)
+	pool := adtest.NewPool(t)
 	st := store.New(pool)
 	if _, err := st.LoadSample(context.Background()); err != nil {
 		t.Fatal(err)

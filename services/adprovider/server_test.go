@@ -27,7 +27,7 @@ func TestServiceName(t *testing.T) {
 }
 
 func TestServerGetAdsAndList(t *testing.T) {
-	pool := newPool(t)
+	pool := adtest.NewPool(t)
 	st := store.New(pool)
 	if _, err := st.LoadSample(context.Background()); err != nil {
 		t.Fatal(err)
@@ -67,7 +67,7 @@ func TestServerGetAdsAndList(t *testing.T) {
 }
 
 func TestServerCreateAdAuth(t *testing.T) {
-	pool := newPool(t)
+	pool := adtest.NewPool(t)
 	st := store.New(pool)
 	ctx := context.Background()
 	req := func(id string) *adproviderv1.CreateAdRequest {
@@ -126,7 +126,7 @@ func TestServerCreateAdAuth(t *testing.T) {
 // requests, one at a time, to the real server: each is INVALID_ARGUMENT
 // naming the field and rule, and nothing is written.
 func TestServerBadInput(t *testing.T) {
-	pool := newPool(t)
+	pool := adtest.NewPool(t)
 	st := store.New(pool)
 	if _, err := st.CreateAd(context.Background(), adtest.Listing("existing", "B000000001", 10, true, []string{"Pens"}, nil)); err != nil {
 		t.Fatal(err)

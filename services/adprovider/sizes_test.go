@@ -10,6 +10,7 @@ import (
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	"github.com/breakwater/breakwater/internal/maximal"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
 	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
@@ -17,7 +18,7 @@ import (
 // at its bound), enough for the largest page, and asks for the largest
 // ListAds page and GetAds answer through a default client: each fits 4 MiB.
 func TestLargestAnswersFitDefaultClients(t *testing.T) {
-	client := startServer(t, adprovider.NewServer(store.New(newPool(t)), adprovider.WithAdminToken(testToken)))
+	client := startServer(t, adprovider.NewServer(store.New(adtest.NewPool(t)), adprovider.WithAdminToken(testToken)))
 	ctx := withToken(context.Background(), testToken)
 	var keyword string
 	for i := range 100 {

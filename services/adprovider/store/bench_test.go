@@ -10,6 +10,7 @@ import (
 
 	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/pgbreaker"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
 	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
@@ -18,7 +19,7 @@ import (
 // other: the difference is what the database breaker costs (goal: breaker /
 // pool ≤ 1.02).
 func BenchmarkStore(b *testing.B) {
-	pool := newPool(b)
+	pool := adtest.NewPool(b)
 	ctx := context.Background()
 	if _, err := store.New(pool).LoadSample(ctx); err != nil {
 		b.Fatal(err)

@@ -45,7 +45,7 @@ var targetingInventory = []*adproviderv1.AdListing{
 
 func newTargetingStore(t *testing.T) *store.Store {
 	t.Helper()
-	st := store.New(newPool(t))
+	st := store.New(adtest.NewPool(t))
 	for _, l := range targetingInventory {
 		if _, err := st.CreateAd(context.Background(), l); err != nil {
 			t.Fatal(err)
@@ -151,7 +151,7 @@ func TestGetAdsRandomFallback(t *testing.T) {
 }
 
 func TestGetAdsEmptyInventory(t *testing.T) {
-	st := store.New(newPool(t))
+	st := store.New(adtest.NewPool(t))
 	ads, err := st.GetAds(context.Background(), store.AdQuery{Keys: []string{"pens"}})
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +162,7 @@ func TestGetAdsEmptyInventory(t *testing.T) {
 }
 
 func TestCreateAd(t *testing.T) {
-	pool := newPool(t)
+	pool := adtest.NewPool(t)
 	st := store.New(pool)
 	ctx := context.Background()
 
@@ -219,7 +219,7 @@ func TestCreateAd(t *testing.T) {
 }
 
 func TestListAdsPagination(t *testing.T) {
-	st := store.New(newPool(t))
+	st := store.New(adtest.NewPool(t))
 	ctx := context.Background()
 	var want []string // newest first
 	for i := range 7 {
@@ -290,7 +290,7 @@ func TestListAdsPagination(t *testing.T) {
 }
 
 func TestSampleInventory(t *testing.T) {
-	pool := newPool(t)
+	pool := adtest.NewPool(t)
 	st := store.New(pool)
 	ctx := context.Background()
 	sample := store.SampleInventory()
@@ -365,7 +365,7 @@ func TestSampleInventory(t *testing.T) {
 	}
 
 	t.Run("not over an operator's inventory", func(t *testing.T) {
-		st := store.New(newPool(t))
+		st := store.New(adtest.NewPool(t))
 		if _, err := st.CreateAd(ctx, adtest.Listing("mine", "B000000001", 10, true, nil, nil)); err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,6 @@
 // Package adtest holds what AdProvider's tests share across packages (the
-// service's, its store's): listings to create and the ids of ads returned.
+// service's, its store's): a migrated database, listings to create, and
+// the ids and count of ads.
 // Only tests import it.
 package adtest
 
@@ -11,7 +12,16 @@ import (
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+	"github.com/breakwater/breakwater/internal/pgtest"
+	"github.com/breakwater/breakwater/services/adprovider/migrations"
 )
+
+// NewPool returns a pool on a fresh, migrated database of the shared test
+// server (pgtest.NewMigratedPool), closed when the test ends.
+func NewPool(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	return pgtest.NewMigratedPool(tb, "adprovider", migrations.FS)
+}
 
 // USD is units dollars and cents cents.
 func USD(units int64, cents int32) *moneyv1.Money {
