@@ -141,13 +141,7 @@ ORDER BY bid_micros DESC, ad_id`
 // GetAds returns the ads for q, highest bid first. See getAdsSQL for how
 // they are chosen.
 func (s *Store) GetAds(ctx context.Context, q AdQuery) ([]*adproviderv1.Ad, error) {
-	limit := q.Max
-	switch {
-	case limit <= 0:
-		limit = DefaultMaxAds
-	case limit > MaxMaxAds:
-		limit = MaxMaxAds
-	}
+	limit := bounded(q.Max, DefaultMaxAds, MaxMaxAds)
 	keys := make([]string, 0, len(q.Keys))
 	for _, k := range q.Keys {
 		if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
@@ -308,13 +302,7 @@ type ListPage struct {
 // pages: an ad created while a caller pages is never shown twice, and the
 // cost of a page does not grow with how deep it is.
 func (s *Store) ListAds(ctx context.Context, p ListPage) ([]*adproviderv1.AdListing, string, error) {
-	size := p.Size
-	switch {
-	case size <= 0:
-		size = DefaultPageSize
-	case size > MaxPageSize:
-		size = MaxPageSize
-	}
+	size := bounded(p.Size, DefaultPageSize, MaxPageSize)
 	var (
 		rows pgx.Rows
 		err  error
@@ -361,6 +349,18 @@ func (s *Store) ListAds(ctx context.Context, p ListPage) ([]*adproviderv1.AdList
 		IncludeInactive: p.IncludeInactive,
 	})
 	return listings, next, nil
+}
+
+// bounded is n capped at most, or def when n is 0 or less: how the API
+// reads max_ads and page_size.
+func bounded(n, def, most int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > most:
+		return most
+	}
+	return n
 }
 
 // translate turns database outcomes callers act on into the store's errors
