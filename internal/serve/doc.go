@@ -18,15 +18,15 @@
 // ([LoadConfig]) and then:
 //
 //	srv, err := serve.New(cfg, logger, opts...) // the server and the breaker set
-//	defer srv.Close()                            // once: closes the set
-//	pool, closePool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, app)
-//	defer closePool()                            // bounded by PoolCloseBound
+//	defer srv.Close()                            // once: the set, then the pools
+//	pool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, app)
 //	db := pgbreaker.New(pool, srv.Breakers(), ...)
 //	// register the API on srv.GRPC(); add listeners with srv.Breakers().AddListener
 //	return srv.Start(ctx, nil, nil, prepare)     // prepare in the background, serve
 //
-// Every resource has one owner and one deferred close, so an early return
-// leaks nothing. [Server.Start] logs "<name> starting" with the database URL
+// The set and the pools have one owner and one deferred close, so an early
+// return leaks nothing, and the set (whose recovery probes use the pools)
+// is closed before them. [Server.Start] logs "<name> starting" with the database URL
 // redacted, runs prepare (internal/database.PrepareWithRetry: schema,
 // migrations and sample under one advisory lock, around the request
 // breaker) while serving, and stops it when serving ends; a service starts

@@ -17,6 +17,7 @@ import (
 	"buf.build/go/protovalidate"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -39,6 +40,7 @@ import (
 	"github.com/breakwater/breakwater/interceptors/breaker/breakerprom"
 	"github.com/breakwater/breakwater/internal/apidesc"
 	"github.com/breakwater/breakwater/internal/breakeradmin"
+	"github.com/breakwater/breakwater/internal/database"
 	"github.com/breakwater/breakwater/internal/validate"
 )
 
@@ -50,6 +52,7 @@ type Server struct {
 	health   *health.Server
 	registry *prometheus.Registry
 	breakers *breaker.Set
+	pools    []*pgxpool.Pool // opened by OpenPool, closed by Close
 	// breakerConfig is BREAKER_CONFIG as loaded, kept to check at Serve
 	// that each of its names selects a breaker.
 	breakerConfig *breaker.Config
@@ -61,8 +64,9 @@ type Server struct {
 
 // New builds a service's server from cfg, with the process's breaker set.
 // Register the service's API on [Server.GRPC], then call [Server.Run]; the
-// caller owns the server as it owns its database pool: `defer srv.Close()`
-// once New has returned, and nothing else closes the set.
+// caller owns the server, and through it the set and the pools of
+// [Server.OpenPool]: `defer srv.Close()` once New has returned, and nothing
+// else closes them.
 func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	o := evaluateOptions(opts)
 	// Breaker metrics count transitions from events and read the rest from
@@ -178,10 +182,20 @@ func (s *Server) Health() *health.Server { return s.health }
 // its breakers with [breaker.Set.AddListener] once that breaker exists.
 func (s *Server) Breakers() *breaker.Set { return s.breakers }
 
-// Close closes the breaker set: recovery probing stops and queued events
-// are delivered. Call it once, deferred, after [Server.Run] or
-// [Server.Serve] has returned (or instead of them); it always returns nil.
-func (s *Server) Close() error { return s.breakers.Close() }
+// Close closes the breaker set (recovery probing stops, queued events are
+// delivered), then the pools of [Server.OpenPool], newest first, each
+// within [PoolCloseBound]: the set first, so that no probe holds a
+// connection the pool's close would wait for. Call it once, deferred,
+// right after [New] returns: it runs after [Server.Run] or [Server.Serve]
+// has returned, or on any early return. It always returns nil.
+func (s *Server) Close() error {
+	_ = s.breakers.Close()
+	for _, pool := range slices.Backward(s.pools) {
+		database.Close(pool, PoolCloseBound, s.logger)
+	}
+	s.pools = nil
+	return nil
+}
 
 // Registry is the Prometheus registry /metrics serves.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }

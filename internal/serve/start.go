@@ -38,15 +38,16 @@ func Main(name string, run func(ctx context.Context, args []string, getenv func(
 }
 
 // OpenPool opens a pool on url for schema (database.Open, with app as the
-// connection's application_name) and returns it with its close, which
-// waits at most [PoolCloseBound]. The caller owns the pool: `defer
-// closePool()`. Errors are database.Open's (a URL that does not parse).
-func (s *Server) OpenPool(ctx context.Context, url, schema, app string) (*pgxpool.Pool, func(), error) {
+// connection's application_name). The server closes it in [Server.Close],
+// after the breaker set (whose recovery probes use it), waiting at most
+// [PoolCloseBound]. Errors are database.Open's (a URL that does not parse).
+func (s *Server) OpenPool(ctx context.Context, url, schema, app string) (*pgxpool.Pool, error) {
 	pool, err := database.Open(ctx, url, schema, database.WithApplicationName(app))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return pool, func() { database.Close(pool, PoolCloseBound, s.logger) }, nil
+	s.pools = append(s.pools, pool)
+	return pool, nil
 }
 
 // Start is the start-up both services share, once their API is

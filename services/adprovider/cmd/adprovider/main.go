@@ -77,11 +77,10 @@ func start(ctx context.Context, cfg config, log *slog.Logger, grpcLis, adminLis 
 		return err
 	}
 	defer srv.Close()
-	pool, closePool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "adprovider")
+	pool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "adprovider")
 	if err != nil {
 		return err
 	}
-	defer closePool()
 	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(breakerName))
 	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
 

@@ -95,29 +95,26 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	}
 	defer srv.Close()
 
-	pool, closePool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "recommender")
+	pool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "recommender")
 	if err != nil {
 		return err
 	}
-	defer closePool()
 	dbOpts := []pgbreaker.Option{pgbreaker.WithName(dbBreakerName)}
 	if cfg.databaseReadURL != "" {
 		// Reads from a hot standby: they go on while the primary is away.
-		readPool, closeReadPool, err := srv.OpenPool(ctx, cfg.databaseReadURL, schema, "recommender-read")
+		readPool, err := srv.OpenPool(ctx, cfg.databaseReadURL, schema, "recommender-read")
 		if err != nil {
 			return fmt.Errorf("RECOMMENDER_DATABASE_READ_URL: %w", err)
 		}
-		defer closeReadPool()
 		dbOpts = append(dbOpts, pgbreaker.WithReadPool(readPool))
 		log.Info("reads from a separate database", "database_read", dsn.Redact(cfg.databaseReadURL))
 	}
 	db := pgbreaker.New(pool, srv.Breakers(), dbOpts...)
 	// The ranking queries' bulkhead: a pool and a breaker of their own.
-	rankPool, closeRankPool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "recommender-recommendations")
+	rankPool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "recommender-recommendations")
 	if err != nil {
 		return err
 	}
-	defer closeRankPool()
 	rankDB := pgbreaker.New(rankPool, srv.Breakers(), pgbreaker.WithName(rankBreakerName))
 	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db, rankDB))
 
