@@ -29,8 +29,9 @@ type StatusSetter interface {
 // database breaker is not closed), for a replica with a database of its
 // own, where another replica can still serve.
 //
-// It is a [breaker.Listener]: register it on the breaker set so that it
-// hears the database breaker's state changes (which matter only with
+// It is a [breaker.Listener] of one breaker, held by identity: add it to
+// the set with [breaker.Set.AddListener] once the database breaker exists,
+// so that it hears that breaker's state changes (which matter only with
 // [FollowBreaker]). The breaker recovers by itself: pgbreaker gives it a
 // recovery prober that pings the database while it is open.
 type Health struct {
