@@ -507,7 +507,7 @@ func (b *Breaker) begin(now int64, ph *phase, reason string, cause error) *phase
 		b.transitions = b.transitions[:maxTransitions-1]
 	}
 	b.transitions = append(b.transitions, t)
-	if b.set.events != nil {
+	if b.set.events.wants(EventStateChange) {
 		b.set.events.push(Event{Kind: EventStateChange, Breaker: b, Time: t.Time, Generation: b.gen,
 			From: from.state, To: to, Mode: mode, Reason: reason, Err: cause})
 	}

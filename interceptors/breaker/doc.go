@@ -194,7 +194,8 @@
 //
 // # Events
 //
-// Listeners ([WithListener]) receive [Event] values: creation and state
+// Listeners ([WithListener], or [Set.AddListener] for one made after the
+// breaker it follows) receive [Event] values: creation and state
 // changes by default, rejections and outcomes per call when asked for.
 // [EventFailure] carries each call counted as a failure or slow, with its
 // error and duration, and costs nothing on successes, so every failure

@@ -3,7 +3,9 @@ package breaker
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -88,15 +90,22 @@ type listenerEntry struct {
 // dispatcher is the set's one event goroutine. Producers push under the
 // breaker's lock, so events of one breaker queue in the order they
 // happened; the goroutine delivers them in queue order, holding no lock.
+// Its goroutine starts with the first listener, so a set without
+// listeners runs none.
 type dispatcher struct {
-	listeners []listenerEntry
-	kinds     EventKind // union of what listeners want
+	// listeners and kinds are replaced whole when a listener is added
+	// ([Set.AddListener]) and read without a lock.
+	listeners atomic.Pointer[[]listenerEntry]
+	kinds     atomic.Uint32 // union of the EventKinds listeners want
 
-	mu      sync.Mutex
-	ring    []Event
-	head, n int
-	dropped uint64
-	closed  bool
+	mu       sync.Mutex
+	size     int // of ring, made with the first listener
+	ring     []Event
+	head, n  int
+	dropped  uint64
+	closed   bool
+	started  bool // the goroutine runs
+	stopping bool // close was called: no listener is added any more
 
 	wake      chan struct{}
 	done      chan struct{}
@@ -109,21 +118,42 @@ func newDispatcher(ls []listenerEntry, size int) *dispatcher {
 		size = DefaultEventBuffer
 	}
 	d := &dispatcher{
-		listeners: ls,
-		ring:      make([]Event, size),
-		wake:      make(chan struct{}, 1),
-		done:      make(chan struct{}),
+		size: size,
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
 	}
 	for _, l := range ls {
-		d.kinds |= l.kinds
+		d.add(l)
 	}
-	d.wg.Add(1)
-	go d.run()
 	return d
 }
 
-// wants is read without a lock: listeners are fixed at NewSet.
-func (d *dispatcher) wants(k EventKind) bool { return d != nil && d.kinds&k != 0 }
+// add adds a listener and starts the goroutine with the first one; false
+// once the dispatcher is closing.
+func (d *dispatcher) add(l listenerEntry) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopping {
+		return false
+	}
+	var ls []listenerEntry
+	if old := d.listeners.Load(); old != nil {
+		ls = slices.Clone(*old)
+	}
+	ls = append(ls, l)
+	d.listeners.Store(&ls)
+	d.kinds.Or(uint32(l.kinds))
+	if !d.started {
+		d.started = true
+		d.ring = make([]Event, d.size)
+		d.wg.Add(1)
+		go d.run()
+	}
+	return true
+}
+
+// wants is one atomic load: no lock on the call path.
+func (d *dispatcher) wants(k EventKind) bool { return d != nil && d.kinds.Load()&uint32(k) != 0 }
 
 // push never blocks: a full buffer drops the event.
 func (d *dispatcher) push(e Event) {
@@ -185,8 +215,9 @@ func (d *dispatcher) deliver(batch []Event, budget int) ([]Event, int) {
 		if len(batch) == 0 {
 			break
 		}
+		ls := d.listeners.Load()
 		for i := range batch {
-			for _, l := range d.listeners {
+			for _, l := range *ls {
 				if l.kinds&batch[i].Kind != 0 {
 					l.l.OnEvent(batch[i])
 				}
@@ -202,6 +233,12 @@ func (d *dispatcher) deliver(batch []Event, budget int) ([]Event, int) {
 // are dropped.
 func (d *dispatcher) close() {
 	d.closeOnce.Do(func() {
+		d.mu.Lock()
+		d.stopping = true
+		if !d.started {
+			d.closed = true
+		}
+		d.mu.Unlock()
 		close(d.done)
 		d.wg.Wait()
 	})

@@ -146,6 +146,31 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	}
 }
 
+// A listener added after its breaker exists hears that breaker's later
+// events (the health check that follows the database breaker is made
+// after it); a set without listeners runs no goroutine until one comes,
+// and a closed set takes none.
+func TestAddListenerAfterTheBreaker(t *testing.T) {
+	before := goleak.IgnoreCurrent()
+	set := NewSet(WithDefaults(WithConsecutiveFailures(1)))
+	b := set.Breaker("dep")
+	goleak.VerifyNone(t, before) // no listener: no goroutine
+	rec := &recorder{}
+	if !set.AddListener(rec, EventStateChange) {
+		t.Fatal("AddListener on an open set returned false")
+	}
+	_ = b.Do(context.Background(), fail) // opens
+	_ = set.Close()
+	got := rec.get()
+	if len(got) != 1 || got[0].Breaker != b || got[0].To != StateOpen {
+		t.Fatalf("late listener got %v, want the one change to open of %q", got, b.Name())
+	}
+	if set.AddListener(&recorder{}) {
+		t.Fatal("AddListener after Close returned true")
+	}
+	goleak.VerifyNone(t, before)
+}
+
 func TestSlogListener(t *testing.T) {
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug,

@@ -149,3 +149,19 @@ func ExampleNewSlogListener() {
 	// level=WARN msg="breaker state changed" breaker=payments kind=generic from=closed to=open mode=auto reason="consecutive failures: 1 in a row (threshold 1)" generation=1 last_error=boom
 	// level=INFO msg="breaker state changed" breaker=payments kind=generic from=open to=closed mode=forced-closed reason="mode forced-closed" generation=2
 }
+
+// A listener that follows one breaker is added once that breaker exists,
+// and compares the event's breaker by identity, not by name.
+func ExampleSet_AddListener() {
+	set := breaker.NewSet(breaker.WithDefaults(breaker.WithConsecutiveFailures(1)))
+	db := set.Breaker("orders/postgres")
+	set.AddListener(breaker.ListenerFunc(func(e breaker.Event) {
+		if e.Breaker == db {
+			fmt.Println(e.Breaker.Name(), e.From, "→", e.To)
+		}
+	}), breaker.EventStateChange)
+	_ = set.Breaker("other").Do(context.Background(), func(context.Context) error { return errors.New("boom") })
+	_ = db.Do(context.Background(), func(context.Context) error { return errors.New("boom") })
+	_ = set.Close() // delivers the queued events
+	// Output: orders/postgres closed → open
+}

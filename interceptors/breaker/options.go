@@ -340,16 +340,20 @@ func WithMethod(service, method string, opts ...Option) SetOption {
 // ([EventRejection], [EventOutcome]) cost every call a queue push, so they
 // come only when asked for.
 func WithListener(l Listener, kinds ...EventKind) SetOption {
-	return func(o *setOptions) {
-		var k EventKind
-		for _, kk := range kinds {
-			k |= kk
-		}
-		if k == 0 {
-			k = EventCreated | EventStateChange
-		}
-		o.listeners = append(o.listeners, listenerEntry{l: l, kinds: k})
+	return func(o *setOptions) { o.listeners = append(o.listeners, listenerEntry{l: l, kinds: eventKinds(kinds)}) }
+}
+
+// eventKinds is the union of kinds, or creation and state changes when
+// none are given.
+func eventKinds(kinds []EventKind) EventKind {
+	var k EventKind
+	for _, kk := range kinds {
+		k |= kk
 	}
+	if k == 0 {
+		k = EventCreated | EventStateChange
+	}
+	return k
 }
 
 // WithEventBuffer bounds the events waiting for listeners; when it is

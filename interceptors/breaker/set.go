@@ -13,11 +13,11 @@ import (
 // Set owns breakers: one per (target, full method) for gRPC clients, one
 // per name for everything else. Breakers are created on first use with the
 // settings that match them; none runs a goroutine. The set runs one
-// goroutine, to deliver events, and only when it has listeners.
+// goroutine, to deliver events, and only once it has listeners.
 type Set struct {
 	clock  clock.Clock // nil: read the monotonic clock directly
 	base   time.Time
-	events *dispatcher // nil without listeners
+	events *dispatcher
 	probes *probeGroup // recovery probes of open breakers
 
 	defaults   []Option
@@ -66,9 +66,7 @@ func NewSet(opts ...SetOption) *Set {
 			}
 		}
 	}
-	if len(o.listeners) > 0 {
-		s.events = newDispatcher(o.listeners, o.eventBuffer)
-	}
+	s.events = newDispatcher(o.listeners, o.eventBuffer)
 	m := make(map[grpcKey]*Breaker)
 	s.grpc.Store(&m)
 	return s
@@ -156,7 +154,7 @@ func (s *Set) newBreakerLocked(name, target, method string, cfg Settings) *Break
 	now := s.now()
 	b := newBreaker(s, name, target, method, cfg)
 	s.byName[name] = b
-	if s.events != nil {
+	if s.events.wants(EventCreated) {
 		b.mu.Lock()
 		s.events.push(Event{Kind: EventCreated, Breaker: b, Time: s.timeAt(now), Mode: ModeAuto})
 		b.mu.Unlock()
@@ -223,8 +221,17 @@ func (s *Set) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.probes.stop()
-	if s.events != nil {
-		s.events.close()
-	}
+	s.events.close()
 	return nil
+}
+
+// AddListener delivers events of the given kinds to l from now on, as
+// [WithListener] does for listeners known when the set is made; without
+// kinds, l gets [EventCreated] and [EventStateChange]. It lets a listener
+// that needs a breaker of the set (a health check that follows the
+// database breaker) be made after the breaker. Events already queued may
+// reach it too; the state before it was added is on the breakers
+// ([Breaker.State]). After [Set.Close] it does nothing and returns false.
+func (s *Set) AddListener(l Listener, kinds ...EventKind) bool {
+	return s.events.add(listenerEntry{l: l, kinds: eventKinds(kinds)})
 }

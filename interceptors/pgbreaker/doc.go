@@ -3,10 +3,11 @@
 // writes apart, and decides which database errors mean the database is
 // unwell.
 //
-// A store is written against [Querier] (or against the methods of
-// *pgxpool.Pool it uses: [DB] has Exec, Query, QueryRow, Begin, BeginTx,
-// SendBatch, CopyFrom, Ping and Stat with the pool's signatures); [New]
-// wraps a *pgxpool.Pool (passed in, never global) into a [DB]. While the
+// A store declares, where it is used, an interface of the query methods of
+// *pgxpool.Pool it needs (both services' store.DB: Exec, Query and
+// QueryRow), which [DB] satisfies: it has Exec, Query, QueryRow, Begin,
+// BeginTx, SendBatch, CopyFrom, Ping and Stat with the pool's signatures,
+// so the package exports no query interface of its own. [New] wraps a *pgxpool.Pool (passed in, never global) into a [DB]. While the
 // database is down, starting up or too slow, the breaker opens and calls
 // fail at once with the breaker's *breaker.OpenError, which a gRPC server
 // turns into UNAVAILABLE with a RetryInfo, instead of every request waiting
@@ -15,7 +16,7 @@
 //	pool, err := pgxpool.New(ctx, databaseURL) // never connects eagerly
 //	set := breaker.NewSet(breaker.WithConfig(cfg))
 //	defer set.Close()
-//	var db pgbreaker.Querier = pgbreaker.New(pool, set, pgbreaker.WithName("adprovider/postgres"))
+//	db := pgbreaker.New(pool, set, pgbreaker.WithName("adprovider/postgres"))
 //	err = db.QueryRow(ctx, "SELECT count(*) FROM ads").Scan(&n) // through the breaker
 //	if errors.Is(err, breaker.ErrOpen) { /* rejected at once: the database is unwell */ }
 //

@@ -34,8 +34,9 @@ func Example() {
 	set := breaker.NewSet()
 	defer set.Close()
 
-	// Stores take a pgbreaker.Querier; every call goes through the breaker.
-	var db pgbreaker.Querier = pgbreaker.New(pool, set, pgbreaker.WithName("ads"))
+	// A store takes db as its own query interface (Exec, Query,
+	// QueryRow); every call goes through the breaker.
+	db := pgbreaker.New(pool, set, pgbreaker.WithName("ads"))
 	var sum int
 	err = db.QueryRow(ctx, "SELECT 40 + 2").Scan(&sum)
 	fmt.Println(sum, err)

@@ -12,19 +12,6 @@ import (
 	"github.com/breakwater/breakwater/interceptors/breaker"
 )
 
-// Querier is the query interface the stores use. [*DB] satisfies it; a
-// store written against it runs on any pool wrapped by [New].
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	// InTx runs fn in a transaction: committed if fn returns nil, rolled
-	// back otherwise (and on panic).
-	InTx(ctx context.Context, fn func(pgx.Tx) error) error
-}
-
-var _ Querier = (*DB)(nil)
-
 // WriteSuffix is appended to a DB's name to name its write breaker.
 const WriteSuffix = "/write"
 

@@ -1,14 +1,36 @@
 // Package serve is the serving loop every breakwater service runs: its
 // configuration, logger, gRPC server, breaker set, admin HTTP side and
-// graceful shutdown, so that each cmd/ main is only its service's wiring.
+// graceful shutdown, and the start-up skeleton both services share, so
+// that each cmd/ main is only its service's wiring.
 //
 // # Sections
 //
+//   - Start-up
 //   - Configuration
 //   - What every service serves
 //   - Interceptor order
 //   - Breakers
 //   - Shutdown
+//
+// # Start-up
+//
+// A main is [Main] around its run function, which loads its configuration
+// ([LoadConfig]) and then:
+//
+//	srv, err := serve.New(cfg, logger, opts...) // the server and the breaker set
+//	defer srv.Close()                            // once: the set, then the pools
+//	pool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, app)
+//	db := pgbreaker.New(pool, srv.Breakers(), ...)
+//	// register the API on srv.GRPC(); add listeners with srv.Breakers().AddListener
+//	return srv.Start(ctx, nil, nil, prepare)     // prepare in the background, serve
+//
+// The set and the pools have one owner and one deferred close, so an early
+// return leaks nothing, and the set (whose recovery probes use the pools)
+// is closed before them. [Server.Start] logs "<name> starting" with the database URL
+// redacted, runs prepare (internal/database.PrepareWithRetry: schema,
+// migrations and sample under one advisory lock, around the request
+// breaker) while serving, and stops it when serving ends; a service starts
+// whether or not its database is up, and its health says when it is ready.
 //
 // # Configuration
 //
@@ -36,9 +58,13 @@
 //
 // # Breakers
 //
-// The [Server] owns one [breaker.Set] for the whole process: the per-method
-// client breakers and the database breaker live in it, the admin service and
-// page show them all, and BREAKER_CONFIG configures them.
+// The [Server] makes one [breaker.Set] for the whole process, closed by
+// [Server.Close] alone: the per-method client breakers and the database
+// breakers live in it, the admin service and page show them all, and
+// BREAKER_CONFIG configures them. A listener that follows one breaker (a
+// health check) is added after that breaker exists, with
+// breaker.Set.AddListener, and compares the event's *breaker.Breaker, not
+// its name.
 //
 // # Shutdown
 //

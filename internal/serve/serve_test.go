@@ -62,6 +62,7 @@ func start(t *testing.T, token string) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = srv.Close() })
 	adproviderv1.RegisterAdProviderServiceServer(srv.GRPC(), ads{})
 	srv.Health().SetServingStatus("adprovider.v1.AdProviderService", healthpb.HealthCheckResponse_NOT_SERVING)
 	// A breaker to see and steer through the admin service.
@@ -279,6 +280,7 @@ func TestRunReportsAPortInUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer srv.Close()
 	err = srv.Run(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "address already in use") {
 		t.Fatalf("Run on a busy port: %v", err)
@@ -390,6 +392,7 @@ func TestWarnsOfUnmatchedBreakerConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer srv.Close()
 			srv.Breakers().Breaker("adprovider/postgres", breaker.WithKind(breaker.KindDatabase))
 			lis, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -415,5 +418,36 @@ func TestWarnsOfUnmatchedBreakerConfig(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCloseClosesWhatTheServerOpened: main's one deferred Close closes the
+// breaker set and the pools of OpenPool, and a second Close does nothing.
+func TestCloseClosesWhatTheServerOpened(t *testing.T) {
+	srv, err := serve.New(serve.Config{Name: "x"}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens on port 1; the pool connects lazily, so opening it
+	// needs no database.
+	pool, err := srv.OpenPool(context.Background(), "postgres://u@127.0.0.1:1/db", "x", "x-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Breakers().Breaker("x/postgres")
+	if !srv.Breakers().AddListener(breaker.ListenerFunc(func(breaker.Event) {})) {
+		t.Fatal("AddListener before Close returned false")
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Breakers().AddListener(breaker.ListenerFunc(func(breaker.Event) {})) {
+		t.Fatal("the breaker set is still open after Close")
+	}
+	if _, err := pool.Acquire(context.Background()); err == nil || !strings.Contains(err.Error(), "closed pool") {
+		t.Fatalf("Acquire after Close: %v, want the pool closed", err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"buf.build/go/protovalidate"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -39,6 +40,7 @@ import (
 	"github.com/breakwater/breakwater/interceptors/breaker/breakerprom"
 	"github.com/breakwater/breakwater/internal/apidesc"
 	"github.com/breakwater/breakwater/internal/breakeradmin"
+	"github.com/breakwater/breakwater/internal/database"
 	"github.com/breakwater/breakwater/internal/validate"
 )
 
@@ -50,6 +52,7 @@ type Server struct {
 	health   *health.Server
 	registry *prometheus.Registry
 	breakers *breaker.Set
+	pools    []*pgxpool.Pool // opened by OpenPool, closed by Close
 	// breakerConfig is BREAKER_CONFIG as loaded, kept to check at Serve
 	// that each of its names selects a breaker.
 	breakerConfig *breaker.Config
@@ -59,8 +62,11 @@ type Server struct {
 	mux           *http.ServeMux
 }
 
-// New builds a service's server from cfg. Register the service's API on
-// [Server.GRPC], then call [Server.Run].
+// New builds a service's server from cfg, with the process's breaker set.
+// Register the service's API on [Server.GRPC], then call [Server.Run]; the
+// caller owns the server, and through it the set and the pools of
+// [Server.OpenPool]: `defer srv.Close()` once New has returned, and nothing
+// else closes them.
 func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 	o := evaluateOptions(opts)
 	// Breaker metrics count transitions from events and read the rest from
@@ -86,22 +92,31 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 		return nil, fmt.Errorf("validator: %w", err)
 	}
 
+	var tlsCreds credentials.TransportCredentials
+	if cfg.TLSCertFile != "" {
+		if tlsCreds, err = credentials.NewServerTLSFromFile(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+	}
+	// Reflection answers from descriptors that keep the proto comments, so
+	// `grpcurl describe` shows the API's documentation.
+	descs, err := apidesc.NewResolver()
+	if err != nil {
+		return nil, err
+	}
+
+	// Nothing fails after this point: the set made here is closed by
+	// [Server.Close], which the caller defers once New has returned.
 	s := &Server{
 		cfg:           cfg,
 		logger:        logger,
 		breakerConfig: loaded,
-		health:        o.health,
+		health:        health.NewServer(),
 		registry:      prometheus.NewRegistry(),
 		validator:     validator,
 		mux:           http.NewServeMux(),
 		srvMetric:     grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram()),
 		cliMetric:     grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()),
-	}
-	if s.health == nil {
-		s.health = health.NewServer()
-	}
-	for _, l := range o.listeners {
-		setOpts = append(setOpts, breaker.WithListener(l.listener, l.kinds...))
 	}
 	setOpts = append(setOpts, o.setOptions...)
 	s.breakers = breaker.NewSet(setOpts...)
@@ -144,23 +159,11 @@ func New(cfg Config, logger *slog.Logger, opts ...Option) (*Server, error) {
 			validate.StreamServerInterceptor(validator),
 		),
 	}
-	if cfg.TLSCertFile != "" {
-		creds, err := credentials.NewServerTLSFromFile(cfg.TLSCertFile, cfg.TLSKeyFile)
-		if err != nil {
-			s.breakers.Close()
-			return nil, fmt.Errorf("tls: %w", err)
-		}
-		serverOpts = append(serverOpts, grpc.Creds(creds))
+	if tlsCreds != nil {
+		serverOpts = append(serverOpts, grpc.Creds(tlsCreds))
 	}
 	s.grpc = grpc.NewServer(append(serverOpts, o.serverOptions...)...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	// Reflection answers from descriptors that keep the proto comments, so
-	// `grpcurl describe` shows the API's documentation.
-	descs, err := apidesc.NewResolver()
-	if err != nil {
-		s.breakers.Close()
-		return nil, err
-	}
 	refl := reflection.NewServerV1(reflection.ServerOptions{Services: s.grpc, DescriptorResolver: descs})
 	reflectionv1.RegisterServerReflectionServer(s.grpc, refl)
 	reflectionv1alpha.RegisterServerReflectionServer(s.grpc, reflection.NewServer(reflection.ServerOptions{Services: s.grpc, DescriptorResolver: descs}))
@@ -181,8 +184,24 @@ func (s *Server) GRPC() *grpc.Server { return s.grpc }
 // Health is the grpc.health.v1 server; services set their own status on it.
 func (s *Server) Health() *health.Server { return s.health }
 
-// Breakers is the process's breaker set.
+// Breakers is the process's breaker set. Add listeners that need one of
+// its breakers with [breaker.Set.AddListener] once that breaker exists.
 func (s *Server) Breakers() *breaker.Set { return s.breakers }
+
+// Close closes the breaker set (recovery probing stops, queued events are
+// delivered), then the pools of [Server.OpenPool], newest first, each
+// within [PoolCloseBound]: the set first, so that no probe holds a
+// connection the pool's close would wait for. Call it once, deferred,
+// right after [New] returns: it runs after [Server.Run] or [Server.Serve]
+// has returned, or on any early return. It always returns nil.
+func (s *Server) Close() error {
+	_ = s.breakers.Close()
+	for _, pool := range slices.Backward(s.pools) {
+		database.Close(pool, PoolCloseBound, s.logger)
+	}
+	s.pools = nil
+	return nil
+}
 
 // Registry is the Prometheus registry /metrics serves.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
@@ -220,19 +239,17 @@ func (s *Server) DialOptions() ([]grpc.DialOption, error) {
 }
 
 // Run listens on the gRPC and admin addresses and serves until ctx ends or a
-// listener fails, then shuts down gracefully. It closes the breaker set.
+// listener fails, then shuts down gracefully.
 func (s *Server) Run(ctx context.Context) error {
 	var lc net.ListenConfig
 	grpcLis, err := lc.Listen(ctx, "tcp", s.cfg.GRPCAddr)
 	if err != nil {
-		s.breakers.Close()
 		return fmt.Errorf("gRPC listener: %w", err)
 	}
 	var adminLis net.Listener
 	if s.cfg.AdminAddr != "" {
 		if adminLis, err = lc.Listen(ctx, "tcp", s.cfg.AdminAddr); err != nil {
 			grpcLis.Close()
-			s.breakers.Close()
 			return fmt.Errorf("admin listener: %w", err)
 		}
 	}
@@ -240,9 +257,8 @@ func (s *Server) Run(ctx context.Context) error {
 }
 
 // Serve is Run on listeners the caller opened (tests use 127.0.0.1:0).
-// adminLis may be nil. It closes the breaker set when it returns.
+// adminLis may be nil.
 func (s *Server) Serve(ctx context.Context, grpcLis, adminLis net.Listener) error {
-	defer s.breakers.Close()
 	if err := s.precompileRules(); err != nil {
 		grpcLis.Close()
 		if adminLis != nil {

@@ -4,57 +4,28 @@
 //
 // # Sections
 //
-//   - Parts
-//   - Targeting
-//   - Inventory
+//   - Layout
 //   - Errors
 //   - Admin token
 //   - Health under failure
 //
-// # Parts
+// # Layout
 //
-// A [Store] reads and writes the inventory through a [Querier]: the query
-// methods of *pgxpool.Pool, which pgbreaker.DB has too. The service gives the
+// [Server] (server.go) implements adproviderv1.AdProviderServiceServer over
+// a store.Store; [Health] (health.go) turns migrations and the database
+// breaker's state into the gRPC health of "adprovider.v1.AdProviderService".
+// Package store holds the SQL: targeting, the inventory and its page
+// tokens, idempotent creation, and the sample inventory it loads into an
+// empty schema. Package migrations holds the schema; cmd/adprovider puts it
+// all together, as the Recommender's layout does. The service gives the
 // store a pgbreaker.DB, so every query passes the database breaker and runs
-// under a deadline; benchmarks give it the bare pool to measure what the
-// breaker costs. A [Server] implements adproviderv1.AdProviderServiceServer
-// over a store. [Health] turns migrations and the breaker's state into the
-// gRPC health of "adprovider.v1.AdProviderService". The schema is in the
-// migrations sub-package; cmd/adprovider puts it all together.
-//
-// # Targeting
-//
-// GetAds matches active ads whose categories or keywords equal one of the
-// context keys, or one of the viewed product's categories, ignoring case,
-// whole words only. AdProvider does not own the product catalogue (that is
-// Recommender's), so the viewed product's categories are those of the ads for
-// the same ASIN in the inventory, active or not; a product nobody advertises
-// adds nothing, and callers that know its categories pass them as context
-// keys. Matches come highest bid first, one ad per product (its highest bid),
-// never the viewed product, at most max_ads (3 by default, 10 at most).
-// When nothing matches, GetAds returns random active ads instead, also highest
-// bid first, so a page always has something to show; the random choice reads
-// every active ad (ORDER BY random()), which suits an inventory of thousands.
-// Targeting and fallback are one query, one round trip.
-//
-// # Inventory
-//
-// Prices are kept as money.v1.Money is (currency, units, nanos); bids as
-// micros of their currency, so they order exactly: a bid finer than a micro
-// is refused. Bids of different currencies are compared as numbers: an
-// inventory is expected to bid in one currency. Keywords are stored
-// lower-cased; categories as given, with lower-cased copies for matching.
-// ListAds pages newest first with keyset pagination: its page tokens are
-// opaque, carry the last (create_time, ad_id) and the include_inactive filter
-// they were issued for, and a token that does not fit is INVALID_ARGUMENT.
-// [Store.LoadSample] fills an empty inventory with [SampleInventory], which
-// advertises products of Recommender's sample catalogue.
+// under a deadline.
 //
 // # Errors
 //
-// The store translates what callers act on at its edge ([ErrAlreadyExists],
-// [ErrInvalidPageToken], [ErrInvalid], and through internal/storeerr a data
-// exception or a lost database) and returns other failures wrapped. One
+// The store translates what callers act on at its edge (store.ErrAlreadyExists,
+// store.ErrInvalidPageToken, store.ErrInvalid, and through internal/storeerr a
+// data exception or a lost database) and returns other failures wrapped. One
 // mapping shared with Recommender (internal/storeerr.Status) answers with
 // canonical codes: ALREADY_EXISTS, INVALID_ARGUMENT with a
 // google.rpc.BadRequest naming the field (a value PostgreSQL still refuses,
@@ -63,8 +34,8 @@
 // which go to the log. A call the breaker rejected is passed through as the
 // breaker made it: UNAVAILABLE with an ErrorInfo (reason CIRCUIT_OPEN, the
 // breaker's name) and a RetryInfo. CreateAd takes a request_id
-// ([Store.CreateAdOnce]): a retry with the same id and listing returns the
-// ad the first call created.
+// (store.Store.CreateAdOnce): a retry with the same id and listing returns
+// the ad the first call created.
 //
 // # Admin token
 //

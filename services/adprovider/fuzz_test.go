@@ -15,6 +15,8 @@ import (
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
 	"github.com/breakwater/breakwater/internal/maximal"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 // FuzzRequests feeds raw bytes, as request messages of every AdProvider
@@ -56,12 +58,12 @@ func FuzzRequests(f *testing.F) {
 	add(2, &adproviderv1.ListAdsRequest{PageSize: 500})
 	add(2, &adproviderv1.ListAdsRequest{PageToken: "eyJ0IjoxLCJpZCI6ImFcdTAwMDBiIn0"}) // {"t":1,"id":"a\u0000b"}
 
-	pool := newPool(f)
-	store := adprovider.NewStore(pool)
-	if _, err := store.LoadSample(context.Background()); err != nil {
+	pool := adtest.NewPool(f)
+	st := store.New(pool)
+	if _, err := st.LoadSample(context.Background()); err != nil {
 		f.Fatal(err)
 	}
-	client := startServer(f, adprovider.NewServer(store, adprovider.WithAdminToken(testToken)))
+	client := startServer(f, adprovider.NewServer(st, adprovider.WithAdminToken(testToken)))
 	v, err := protovalidate.New()
 	if err != nil {
 		f.Fatal(err)

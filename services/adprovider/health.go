@@ -29,13 +29,14 @@ type StatusSetter interface {
 // database breaker is not closed), for a replica with a database of its
 // own, where another replica can still serve.
 //
-// It is a [breaker.Listener]: register it on the breaker set so that it
-// hears the database breaker's state changes (which matter only with
+// It is a [breaker.Listener] of one breaker, held by identity: add it to
+// the set with [breaker.Set.AddListener] once the database breaker exists,
+// so that it hears that breaker's state changes (which matter only with
 // [FollowBreaker]). The breaker recovers by itself: pgbreaker gives it a
 // recovery prober that pings the database while it is open.
 type Health struct {
 	setter  StatusSetter
-	breaker string
+	breaker *breaker.Breaker
 	follow  bool
 
 	mu       sync.Mutex
@@ -51,11 +52,12 @@ type HealthOption func(*Health)
 // open or half-open, as well as before migration.
 func FollowBreaker() HealthOption { return func(h *Health) { h.follow = true } }
 
-// NewHealth returns a Health for the breaker named breakerName (the
-// pgbreaker.DB's Breaker().Name()). It reports NOT_SERVING until
+// NewHealth returns a Health for the database breaker b (the
+// pgbreaker.DB's Breaker()); register it with b's set's
+// [breaker.Set.AddListener]. It reports NOT_SERVING until
 // [Health.SetMigrated].
-func NewHealth(setter StatusSetter, breakerName string, opts ...HealthOption) *Health {
-	h := &Health{setter: setter, breaker: breakerName, state: breaker.StateClosed}
+func NewHealth(setter StatusSetter, b *breaker.Breaker, opts ...HealthOption) *Health {
+	h := &Health{setter: setter, breaker: b, state: b.State()}
 	for _, o := range opts {
 		o(h)
 	}
@@ -74,7 +76,7 @@ func (h *Health) SetMigrated() {
 // OnEvent follows the state changes of the database breaker and ignores
 // every other event.
 func (h *Health) OnEvent(e breaker.Event) {
-	if e.Kind != breaker.EventStateChange || e.Breaker == nil || e.Breaker.Name() != h.breaker {
+	if e.Kind != breaker.EventStateChange || e.Breaker != h.breaker {
 		return
 	}
 	h.mu.Lock()

@@ -3,7 +3,6 @@ package adprovider_test
 import (
 	"context"
 	"net"
-	"strings"
 	"testing"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -11,21 +10,10 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/proto"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	"github.com/breakwater/breakwater/internal/validate"
 )
-
-func protoEqual(a, b proto.Message) bool { return proto.Equal(a, b) }
-
-func cloneLowerKeywords(l *adproviderv1.AdListing) *adproviderv1.AdListing {
-	l = proto.CloneOf(l)
-	for i, k := range l.Keywords {
-		l.Keywords[i] = strings.ToLower(k)
-	}
-	return l
-}
 
 // startServer serves srv on a real listener with the validation interceptor
 // the service runs with, and returns a client.

@@ -14,6 +14,8 @@ import (
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 // TestBadInput sends hostile and careless inputs of issue 14 through the
@@ -21,12 +23,12 @@ import (
 // INVALID_ARGUMENT naming the field, none is INTERNAL or "cannot be
 // stored", and nothing is written.
 func TestBadInput(t *testing.T) {
-	pool := newPool(t)
-	store := adprovider.NewStore(pool)
-	if _, err := store.LoadSample(context.Background()); err != nil {
+	pool := adtest.NewPool(t)
+	st := store.New(pool)
+	if _, err := st.LoadSample(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	client := startServer(t, adprovider.NewServer(store, adprovider.WithAdminToken(testToken)))
+	client := startServer(t, adprovider.NewServer(st, adprovider.WithAdminToken(testToken)))
 	ctx := withToken(context.Background(), testToken)
 	count := func() int {
 		var n int

@@ -22,7 +22,9 @@ import (
 	"github.com/breakwater/breakwater/internal/pgtest"
 	"github.com/breakwater/breakwater/internal/toxitest"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
 	"github.com/breakwater/breakwater/services/adprovider/migrations"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 const (
@@ -57,15 +59,7 @@ func newStackWith(t *testing.T, dbURL string, deadline time.Duration, after brea
 	t.Helper()
 	ctx := context.Background()
 	s := &stack{clock: clock.NewMock(), hs: health.NewServer()}
-	s.health = adprovider.NewHealth(s.hs, testBreaker, hopts...)
-	setOpts := []breaker.SetOption{
-		breaker.WithClock(s.clock),
-		breaker.WithListener(s.health, breaker.EventStateChange),
-	}
-	if after != nil {
-		setOpts = append(setOpts, breaker.WithListener(after, breaker.EventStateChange))
-	}
-	set := breaker.NewSet(setOpts...)
+	set := breaker.NewSet(breaker.WithClock(s.clock))
 	t.Cleanup(func() { _ = set.Close() })
 	pool, err := database.Open(ctx, dbURL, "adprovider", database.WithConnectTimeout(deadline))
 	if err != nil {
@@ -82,7 +76,12 @@ func newStackWith(t *testing.T, dbURL string, deadline time.Duration, after brea
 			breaker.WithHalfOpen(1, 1),
 		),
 	)
-	s.client = startServer(t, adprovider.NewServer(adprovider.NewStore(s.db)))
+	s.health = adprovider.NewHealth(s.hs, s.db.Breaker(), hopts...)
+	set.AddListener(s.health, breaker.EventStateChange)
+	if after != nil {
+		set.AddListener(after, breaker.EventStateChange)
+	}
+	s.client = startServer(t, adprovider.NewServer(store.New(s.db)))
 	return s
 }
 
@@ -94,7 +93,7 @@ func (s *stack) migrate(t *testing.T) {
 	if err := database.Migrate(ctx, s.pool, "adprovider", migrations.FS); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := adprovider.NewStore(s.pool).LoadSample(ctx); err != nil {
+	if _, err := store.New(s.pool).LoadSample(ctx); err != nil {
 		t.Fatal(err)
 	}
 	s.health.SetMigrated()
@@ -134,7 +133,7 @@ func (s *stack) checkAds(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetAds: %v", err)
 	}
-	if got := adIDs(resp.GetAds()); !slices.Equal(got, pensWant) {
+	if got := adtest.AdIDs(resp.GetAds()); !slices.Equal(got, pensWant) {
 		t.Fatalf("GetAds = %v, want %v", got, pensWant)
 	}
 }

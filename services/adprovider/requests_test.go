@@ -15,6 +15,7 @@ import (
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
 	"github.com/breakwater/breakwater/internal/pgtest"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 // TestCreateAdRetriedUnderFaults: a client retrying CreateAd with one
@@ -30,7 +31,7 @@ func TestCreateAdRetriedUnderFaults(t *testing.T) {
 	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM ads`).Scan(&before); err != nil {
 		t.Fatal(err)
 	}
-	client := startServer(t, adprovider.NewServer(adprovider.NewStore(s.db), adprovider.WithAdminToken("tok")))
+	client := startServer(t, adprovider.NewServer(store.New(s.db), adprovider.WithAdminToken("tok")))
 	ctx := metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer tok")
 	req := &adproviderv1.CreateAdRequest{RequestId: "ad-retry-1", Listing: &adproviderv1.AdListing{
 		Ad:  &adproviderv1.Ad{Asin: "B0010T3QT2", Title: "Pilot G2", Price: &moneyv1.Money{CurrencyCode: "USD", Units: 10}},

@@ -12,16 +12,18 @@ import (
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	"github.com/breakwater/breakwater/internal/admintoken"
 	"github.com/breakwater/breakwater/internal/storeerr"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
-// Server implements adproviderv1.AdProviderServiceServer over a [Store].
+// Server implements adproviderv1.AdProviderServiceServer over a
+// [store.Store].
 // Requests are expected to have passed protovalidate (internal/validate's
 // interceptor) already; the server checks only what the proto rules cannot
 // say, such as a bid finer than a micro.
 type Server struct {
 	adproviderv1.UnimplementedAdProviderServiceServer
 
-	store  *Store
+	store  *store.Store
 	token  string
 	logger *slog.Logger
 }
@@ -29,14 +31,14 @@ type Server struct {
 var _ adproviderv1.AdProviderServiceServer = (*Server)(nil)
 
 // NewServer returns a server answering from store.
-func NewServer(store *Store, opts ...Option) *Server {
+func NewServer(st *store.Store, opts ...Option) *Server {
 	o := evaluateOptions(opts)
-	return &Server{store: store, token: o.adminToken, logger: o.logger}
+	return &Server{store: st, token: o.adminToken, logger: o.logger}
 }
 
-// GetAds returns the ads for the request's context; see [Store.GetAds].
+// GetAds returns the ads for the request's context; see [store.Store.GetAds].
 func (s *Server) GetAds(ctx context.Context, req *adproviderv1.GetAdsRequest) (*adproviderv1.GetAdsResponse, error) {
-	ads, err := s.store.GetAds(ctx, AdQuery{
+	ads, err := s.store.GetAds(ctx, store.AdQuery{
 		Keys: req.GetContextKeys(),
 		ASIN: req.GetAsin(),
 		Max:  int(req.GetMaxAds()),
@@ -71,7 +73,7 @@ func (s *Server) CreateAd(ctx context.Context, req *adproviderv1.CreateAdRequest
 
 // ListAds returns one page of the inventory, newest first.
 func (s *Server) ListAds(ctx context.Context, req *adproviderv1.ListAdsRequest) (*adproviderv1.ListAdsResponse, error) {
-	listings, next, err := s.store.ListAds(ctx, ListPage{
+	listings, next, err := s.store.ListAds(ctx, store.ListPage{
 		Size:            int(req.GetPageSize()),
 		Token:           req.GetPageToken(),
 		IncludeInactive: req.GetIncludeInactive(),
@@ -92,10 +94,10 @@ func (s *Server) authorize(ctx context.Context) error {
 // schema stores exactly and that make sense for an ad.
 func checkListing(l *adproviderv1.AdListing) error {
 	var vs []*errdetails.BadRequest_FieldViolation
-	if _, err := MoneyToMicros(l.GetBid()); err != nil {
+	if _, err := store.MoneyToMicros(l.GetBid()); err != nil {
 		vs = append(vs, &errdetails.BadRequest_FieldViolation{
 			Field:       "listing.bid",
-			Description: strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": "),
+			Description: strings.TrimPrefix(err.Error(), store.ErrInvalid.Error()+": "),
 			Reason:      "INVALID_BID",
 		})
 	}

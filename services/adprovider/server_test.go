@@ -14,6 +14,8 @@ import (
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 const testToken = "s3cret-token"
@@ -25,19 +27,19 @@ func TestServiceName(t *testing.T) {
 }
 
 func TestServerGetAdsAndList(t *testing.T) {
-	pool := newPool(t)
-	store := adprovider.NewStore(pool)
-	if _, err := store.LoadSample(context.Background()); err != nil {
+	pool := adtest.NewPool(t)
+	st := store.New(pool)
+	if _, err := st.LoadSample(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	client := startServer(t, adprovider.NewServer(store, adprovider.WithAdminToken(testToken)))
+	client := startServer(t, adprovider.NewServer(st, adprovider.WithAdminToken(testToken)))
 	ctx := context.Background()
 
 	resp, err := client.GetAds(ctx, &adproviderv1.GetAdsRequest{ContextKeys: []string{"Staplers & Punches"}, MaxAds: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := adIDs(resp.GetAds()), []string{"sample-swingline-staplers-2", "sample-paperpro-staplers"}; !slices.Equal(got, want) {
+	if got, want := adtest.AdIDs(resp.GetAds()), []string{"sample-swingline-staplers-2", "sample-paperpro-staplers"}; !slices.Equal(got, want) {
 		t.Errorf("GetAds = %v, want %v", got, want)
 	}
 	for _, ad := range resp.GetAds() {
@@ -55,7 +57,7 @@ func TestServerGetAdsAndList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(first.GetListings()) + len(second.GetListings()); n != len(adprovider.SampleInventory())-1 || second.GetNextPageToken() != "" {
+	if n := len(first.GetListings()) + len(second.GetListings()); n != len(store.SampleInventory())-1 || second.GetNextPageToken() != "" {
 		t.Errorf("two pages hold %d active listings, next %q", n, second.GetNextPageToken())
 	}
 	_, err = client.ListAds(ctx, &adproviderv1.ListAdsRequest{PageToken: "bogus"})
@@ -65,15 +67,15 @@ func TestServerGetAdsAndList(t *testing.T) {
 }
 
 func TestServerCreateAdAuth(t *testing.T) {
-	pool := newPool(t)
-	store := adprovider.NewStore(pool)
+	pool := adtest.NewPool(t)
+	st := store.New(pool)
 	ctx := context.Background()
 	req := func(id string) *adproviderv1.CreateAdRequest {
-		return &adproviderv1.CreateAdRequest{Listing: listing(id, "B00004Z5M1", 25, true, []string{"Pens"}, nil)}
+		return &adproviderv1.CreateAdRequest{Listing: adtest.Listing(id, "B00004Z5M1", 25, true, []string{"Pens"}, nil)}
 	}
 
 	t.Run("no token configured refuses every write", func(t *testing.T) {
-		client := startServer(t, adprovider.NewServer(store))
+		client := startServer(t, adprovider.NewServer(st))
 		_, err := client.CreateAd(withToken(ctx, ""), req("a"))
 		if status.Code(err) != codes.PermissionDenied {
 			t.Errorf("got %v, want PermissionDenied", err)
@@ -84,7 +86,7 @@ func TestServerCreateAdAuth(t *testing.T) {
 		}
 	})
 
-	client := startServer(t, adprovider.NewServer(store, adprovider.WithAdminToken(testToken)))
+	client := startServer(t, adprovider.NewServer(st, adprovider.WithAdminToken(testToken)))
 	for name, ctx := range map[string]context.Context{
 		"no metadata":    ctx,
 		"wrong token":    withToken(ctx, "guess"),
@@ -98,7 +100,7 @@ func TestServerCreateAdAuth(t *testing.T) {
 			t.Errorf("%s: got %v, want Unauthenticated", name, err)
 		}
 	}
-	if n := countAds(t, pool); n != 0 {
+	if n := adtest.CountAds(t, pool); n != 0 {
 		t.Fatalf("%d ads written without a token", n)
 	}
 
@@ -115,7 +117,7 @@ func TestServerCreateAdAuth(t *testing.T) {
 	if _, err := client.CreateAd(withToken(ctx, testToken), req("fixed")); status.Code(err) != codes.AlreadyExists {
 		t.Errorf("duplicate: %v, want AlreadyExists", err)
 	}
-	if n := countAds(t, pool); n != 2 {
+	if n := adtest.CountAds(t, pool); n != 2 {
 		t.Errorf("%d ads stored, want 2", n)
 	}
 }
@@ -124,12 +126,12 @@ func TestServerCreateAdAuth(t *testing.T) {
 // requests, one at a time, to the real server: each is INVALID_ARGUMENT
 // naming the field and rule, and nothing is written.
 func TestServerBadInput(t *testing.T) {
-	pool := newPool(t)
-	store := adprovider.NewStore(pool)
-	if _, err := store.CreateAd(context.Background(), listing("existing", "B000000001", 10, true, []string{"Pens"}, nil)); err != nil {
+	pool := adtest.NewPool(t)
+	st := store.New(pool)
+	if _, err := st.CreateAd(context.Background(), adtest.Listing("existing", "B000000001", 10, true, []string{"Pens"}, nil)); err != nil {
 		t.Fatal(err)
 	}
-	client := startServer(t, adprovider.NewServer(store, adprovider.WithAdminToken(testToken)))
+	client := startServer(t, adprovider.NewServer(st, adprovider.WithAdminToken(testToken)))
 	ctx := withToken(context.Background(), testToken)
 
 	many := func(n int) []string {
@@ -227,14 +229,14 @@ func TestServerBadInput(t *testing.T) {
 			return l
 		}, "listing.ad.price INVALID_PRICE"},
 	}
-	valid := listing("new-ad", "B00004Z5M1", 25, true, []string{"Pens"}, []string{"gel"})
+	valid := adtest.Listing("new-ad", "B00004Z5M1", 25, true, []string{"Pens"}, []string{"gel"})
 	valid.Ad.ImageUrl = "https://example.com/a.png"
 	for _, tt := range createAd {
 		t.Run("CreateAd/"+tt.name, func(t *testing.T) {
-			before := countAds(t, pool)
+			before := adtest.CountAds(t, pool)
 			_, err := client.CreateAd(ctx, &adproviderv1.CreateAdRequest{Listing: tt.mutate(proto.CloneOf(valid))})
 			checkInvalid(t, err, tt.want)
-			if after := countAds(t, pool); after != before {
+			if after := adtest.CountAds(t, pool); after != before {
 				t.Errorf("%d ads before, %d after", before, after)
 			}
 		})

@@ -10,13 +10,15 @@ import (
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	"github.com/breakwater/breakwater/internal/maximal"
 	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 // TestLargestAnswersFitDefaultClients stores maximal listings (every field
 // at its bound), enough for the largest page, and asks for the largest
 // ListAds page and GetAds answer through a default client: each fits 4 MiB.
 func TestLargestAnswersFitDefaultClients(t *testing.T) {
-	client := startServer(t, adprovider.NewServer(adprovider.NewStore(newPool(t)), adprovider.WithAdminToken(testToken)))
+	client := startServer(t, adprovider.NewServer(store.New(adtest.NewPool(t)), adprovider.WithAdminToken(testToken)))
 	ctx := withToken(context.Background(), testToken)
 	var keyword string
 	for i := range 100 {
@@ -41,7 +43,7 @@ func TestLargestAnswersFitDefaultClients(t *testing.T) {
 			t.Errorf("%s: %d bytes", name, size)
 		}
 	}
-	if len(list.GetListings()) != adprovider.MaxPageSize || len(ads.GetAds()) != 10 {
+	if len(list.GetListings()) != store.MaxPageSize || len(ads.GetAds()) != 10 {
 		t.Errorf("%d listings, %d ads; the test means the largest answers", len(list.GetListings()), len(ads.GetAds()))
 	}
 }

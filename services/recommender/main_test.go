@@ -136,15 +136,7 @@ func newEnv(t testing.TB, dbURL string, sample bool) *env {
 			breaker.WithOpenTimeout(openFor, openFor), breaker.WithHalfOpen(1, 1)))
 	t.Cleanup(func() { e.set.Close() })
 
-	var err error
-	e.pool, err = database.Open(ctx, dbURL, "recommender", database.WithConnectTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.pool.Close)
-	if err := database.Migrate(ctx, e.pool, "recommender", migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	e.pool = pgtest.MigratedPool(t, dbURL, "recommender", migrations.FS, database.WithConnectTimeout(time.Second))
 	e.db = pgbreaker.New(e.pool, e.set, pgbreaker.WithName(dbBreaker))
 	rankPool, err := database.Open(ctx, dbURL, "recommender", database.WithConnectTimeout(time.Second))
 	if err != nil {

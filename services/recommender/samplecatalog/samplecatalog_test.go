@@ -9,7 +9,6 @@ import (
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/breakwater/breakwater/internal/database"
 	"github.com/breakwater/breakwater/internal/pgtest"
 	"github.com/breakwater/breakwater/services/recommender/catalogcsv"
 	"github.com/breakwater/breakwater/services/recommender/migrations"
@@ -25,14 +24,7 @@ func TestMain(m *testing.M) {
 // product back as the CSV has it; a second load and a re-import change nothing.
 func TestRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	pool, err := database.Open(ctx, pgtest.Shared(t).NewDatabase(t), "recommender")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	if err := database.Migrate(ctx, pool, "recommender", migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.NewMigratedPool(t, "recommender", migrations.FS)
 	st := store.New(pool)
 	loaded, err := samplecatalog.LoadIfEmpty(ctx, st, catalogcsv.WithOnSkip(func(file string, err *catalogcsv.RowError) {
 		t.Errorf("sample %s row skipped: %v", file, err)

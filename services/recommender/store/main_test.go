@@ -1,13 +1,11 @@
 package store_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/goleak"
 
-	"github.com/breakwater/breakwater/internal/database"
 	"github.com/breakwater/breakwater/internal/pgtest"
 	"github.com/breakwater/breakwater/services/recommender/migrations"
 	"github.com/breakwater/breakwater/services/recommender/store"
@@ -21,14 +19,6 @@ func TestMain(m *testing.M) {
 // server, and its pool.
 func newStore(t *testing.T) (*store.Store, *pgxpool.Pool) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := database.Open(ctx, pgtest.Shared(t).NewDatabase(t), "recommender")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := database.Migrate(ctx, pool, "recommender", migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.NewMigratedPool(t, "recommender", migrations.FS)
 	return store.New(pool), pool
 }

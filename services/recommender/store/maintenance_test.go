@@ -31,14 +31,7 @@ const dbName = "postgres/recommender"
 func breakerStore(t *testing.T, url string, readURL ...string) (*store.Store, *breaker.Set, *pgbreaker.DB) {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := database.Open(ctx, url, "recommender", database.WithConnectTimeout(time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := database.Migrate(ctx, pool, "recommender", migrations.FS); err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.MigratedPool(t, url, "recommender", migrations.FS, database.WithConnectTimeout(time.Second))
 	set := breaker.NewSet()
 	t.Cleanup(func() { _ = set.Close() })
 	opts := []pgbreaker.Option{pgbreaker.WithName(dbName)}

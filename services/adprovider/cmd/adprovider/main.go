@@ -4,28 +4,22 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"google.golang.org/grpc/health"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/pgbreaker"
 	"github.com/breakwater/breakwater/internal/database"
-	"github.com/breakwater/breakwater/internal/dsn"
 	"github.com/breakwater/breakwater/internal/serve"
 	"github.com/breakwater/breakwater/services/adprovider"
 	"github.com/breakwater/breakwater/services/adprovider/migrations"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 const (
@@ -35,25 +29,11 @@ const (
 	breakerName = "adprovider/postgres"
 	// Bounds of start-up.
 	maxMigrateWait = 10 * time.Second
-	// poolCloseBound bounds the pool's close at shutdown, after the drain:
-	// a frozen database must not keep the process past its drain bound.
-	poolCloseBound = time.Second
 )
 
 var defaults = serve.Defaults{GRPCAddr: ":8001", AdminAddr: ":9001"}
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stderr)
-	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		return
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "adprovider:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("adprovider", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
 	cfg, err := loadConfig(args, getenv, stderr)
@@ -92,57 +72,46 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (co
 // NOT_SERVING and GetAds answers UNAVAILABLE. Tests pass listeners they
 // opened; nil listeners mean the configured addresses.
 func start(ctx context.Context, cfg config, log *slog.Logger, grpcLis, adminLis net.Listener) error {
-	hs := health.NewServer() // "" stays SERVING: the process is up
+	srv, err := serve.New(cfg.Config, log)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	pool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "adprovider")
+	if err != nil {
+		return err
+	}
+	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(breakerName))
+	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
+
 	var hopts []adprovider.HealthOption
 	if cfg.healthFollowsDatabase {
 		hopts = append(hopts, adprovider.FollowBreaker())
 	}
-	h := adprovider.NewHealth(hs, breakerName, hopts...)
-	srv, err := serve.New(cfg.Config, log,
-		serve.WithHealthServer(hs),
-		serve.WithBreakerListener(h, breaker.EventStateChange),
-	)
-	if err != nil {
-		return err
-	}
+	h := adprovider.NewHealth(srv.Health(), db.Breaker(), hopts...)
+	srv.Breakers().AddListener(h, breaker.EventStateChange)
 
-	pool, err := database.Open(ctx, cfg.DatabaseURL, schema, database.WithApplicationName("adprovider"))
-	if err != nil {
-		srv.Breakers().Close()
-		return err
-	}
-	defer database.Close(pool, poolCloseBound, log)
-	db := pgbreaker.New(pool, srv.Breakers(), pgbreaker.WithName(breakerName))
-	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db))
-	store := adprovider.NewStore(db, adprovider.WithWriter(db.Writer()))
-	adproviderv1.RegisterAdProviderServiceServer(srv.GRPC(), adprovider.NewServer(store,
+	st := store.New(db, store.WithWriter(db.Writer()))
+	adproviderv1.RegisterAdProviderServiceServer(srv.GRPC(), adprovider.NewServer(st,
 		adprovider.WithAdminToken(cfg.AdminToken), adprovider.WithLogger(log)))
-	log.Info("adprovider starting", "database", dsn.Redact(cfg.DatabaseURL), "writes", cfg.AdminToken != "")
-
-	bg, stopBG := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() { prepare(bg, pool, h, log) })
-	defer func() { stopBG(); wg.Wait() }()
-
-	if grpcLis != nil {
-		return srv.Serve(ctx, grpcLis, adminLis)
-	}
-	return srv.Run(ctx)
+	return srv.Start(ctx, grpcLis, adminLis, func(ctx context.Context) {
+		if prepare(ctx, pool, log) {
+			h.SetMigrated()
+		}
+	}, "writes", cfg.AdminToken != "")
 }
 
 // prepare migrates the schema and loads the sample inventory into an empty
-// one, retrying until both are done, then lets health say SERVING. Like the
+// one, retrying until both are done; false when ctx ended first. Like the
 // Recommender's, it goes around the request breaker, under
 // internal/database's start-up lock, and loads in one transaction.
-func prepare(ctx context.Context, pool *pgxpool.Pool, h *adprovider.Health, log *slog.Logger) {
+func prepare(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger) bool {
 	load := func(ctx context.Context, tx pgx.Tx) error {
-		n, err := adprovider.NewStore(tx).LoadSample(ctx)
+		n, err := store.New(tx).LoadSample(ctx)
 		if n > 0 {
 			log.Info("loaded the sample inventory", "ads", n)
 		}
 		return err
 	}
-	if database.PrepareWithRetry(ctx, pool, schema, migrations.FS, load, maxMigrateWait, log) == nil {
-		h.SetMigrated()
-	}
+	return database.PrepareWithRetry(ctx, pool, schema, migrations.FS, load, maxMigrateWait, log) == nil
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,9 +42,6 @@ const (
 	// request ends within it, whatever the caller's deadline, so a hung
 	// database turns into a last good answer rather than a long wait.
 	dbTimeout = 2 * time.Second
-	// poolCloseBound bounds the pool's close at shutdown, after the drain:
-	// a frozen database must not keep the process past its drain bound.
-	poolCloseBound = time.Second
 )
 
 var serviceName = recommenderv1.RecommenderService_ServiceDesc.ServiceName
@@ -97,32 +93,28 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 
-	pool, err := database.Open(ctx, cfg.DatabaseURL, schema, database.WithApplicationName("recommender"))
+	pool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "recommender")
 	if err != nil {
-		srv.Breakers().Close()
 		return err
 	}
-	defer database.Close(pool, poolCloseBound, log)
 	dbOpts := []pgbreaker.Option{pgbreaker.WithName(dbBreakerName)}
 	if cfg.databaseReadURL != "" {
 		// Reads from a hot standby: they go on while the primary is away.
-		readPool, err := database.Open(ctx, cfg.databaseReadURL, schema, database.WithApplicationName("recommender-read"))
+		readPool, err := srv.OpenPool(ctx, cfg.databaseReadURL, schema, "recommender-read")
 		if err != nil {
-			srv.Breakers().Close()
 			return fmt.Errorf("RECOMMENDER_DATABASE_READ_URL: %w", err)
 		}
-		defer database.Close(readPool, poolCloseBound, log)
 		dbOpts = append(dbOpts, pgbreaker.WithReadPool(readPool))
+		log.Info("reads from a separate database", "database_read", dsn.Redact(cfg.databaseReadURL))
 	}
 	db := pgbreaker.New(pool, srv.Breakers(), dbOpts...)
 	// The ranking queries' bulkhead: a pool and a breaker of their own.
-	rankPool, err := database.Open(ctx, cfg.DatabaseURL, schema, database.WithApplicationName("recommender-recommendations"))
+	rankPool, err := srv.OpenPool(ctx, cfg.DatabaseURL, schema, "recommender-recommendations")
 	if err != nil {
-		srv.Breakers().Close()
 		return err
 	}
-	defer database.Close(rankPool, poolCloseBound, log)
 	rankDB := pgbreaker.New(rankPool, srv.Breakers(), pgbreaker.WithName(rankBreakerName))
 	srv.Registry().MustRegister(pgbreaker.NewPoolCollector(db, rankDB))
 
@@ -130,12 +122,10 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 	// metrics from serve, then the breaker interceptor and the retry policy.
 	dialOpts, err := srv.DialOptions()
 	if err != nil {
-		srv.Breakers().Close()
 		return err
 	}
 	conn, err := recommender.DialAdProvider(cfg.adProviderTarget, srv.Breakers(), dialOpts...)
 	if err != nil {
-		srv.Breakers().Close()
 		return fmt.Errorf("adprovider client: %w", err)
 	}
 	defer conn.Close()
@@ -145,24 +135,11 @@ func start(ctx context.Context, cfg config, grpcLis, adminLis net.Listener) erro
 		adproviderv1.NewAdProviderServiceClient(conn), recommender.WithLogger(log), recommender.WithAdminToken(cfg.AdminToken)))
 	hs := srv.Health()
 	hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_NOT_SERVING)
-	log.Info("recommender starting", "database", dsn.Redact(cfg.DatabaseURL), "adprovider", cfg.adProviderTarget)
-	if cfg.databaseReadURL != "" {
-		log.Info("reads from a separate database", "database_read", dsn.Redact(cfg.databaseReadURL))
-	}
-
-	bg, stopBG := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if prepare(bg, pool, log) {
+	return srv.Start(ctx, grpcLis, adminLis, func(ctx context.Context) {
+		if prepare(ctx, pool, log) {
 			hs.SetServingStatus(serviceName, healthpb.HealthCheckResponse_SERVING)
 		}
-	})
-	defer func() { stopBG(); wg.Wait() }()
-
-	if grpcLis != nil {
-		return srv.Serve(ctx, grpcLis, adminLis)
-	}
-	return srv.Run(ctx)
+	}, "adprovider", cfg.adProviderTarget)
 }
 
 // prepare migrates the schema and loads the sample catalog into an empty

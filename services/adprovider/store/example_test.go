@@ -1,21 +1,21 @@
-package adprovider_test
+package store_test
 
 import (
 	"fmt"
 
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
-	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 // Bids are stored in micros of their currency; amounts finer than that are
 // refused rather than rounded.
 func ExampleMoneyToMicros() {
-	micros, err := adprovider.MoneyToMicros(&moneyv1.Money{CurrencyCode: "USD", Units: 1, Nanos: 250_000_000})
+	micros, err := store.MoneyToMicros(&moneyv1.Money{CurrencyCode: "USD", Units: 1, Nanos: 250_000_000})
 	fmt.Println(micros, err)
-	back := adprovider.MicrosToMoney("USD", micros)
+	back := store.MicrosToMoney("USD", micros)
 	fmt.Println(back.GetUnits(), back.GetNanos())
 
-	_, err = adprovider.MoneyToMicros(&moneyv1.Money{CurrencyCode: "USD", Nanos: 1})
+	_, err = store.MoneyToMicros(&moneyv1.Money{CurrencyCode: "USD", Nanos: 1})
 	fmt.Println(err)
 	// Output:
 	// 1250000 <nil>
@@ -24,7 +24,7 @@ func ExampleMoneyToMicros() {
 }
 
 func ExampleSampleInventory() {
-	inv := adprovider.SampleInventory()
+	inv := store.SampleInventory()
 	first := inv[0]
 	fmt.Println(len(inv), "ads")
 	fmt.Println(first.GetAd().GetAdId(), first.GetAd().GetAsin(), first.GetCategories())

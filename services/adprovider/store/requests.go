@@ -1,4 +1,4 @@
-package adprovider
+package store
 
 import (
 	"bytes"

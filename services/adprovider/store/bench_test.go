@@ -1,4 +1,4 @@
-package adprovider_test
+package store_test
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 
 	"github.com/breakwater/breakwater/interceptors/breaker"
 	"github.com/breakwater/breakwater/interceptors/pgbreaker"
-	"github.com/breakwater/breakwater/services/adprovider"
+	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
+	"github.com/breakwater/breakwater/services/adprovider/store"
 )
 
 // BenchmarkStore runs the GetAds query of a product page through the bare
@@ -18,26 +19,26 @@ import (
 // other: the difference is what the database breaker costs (goal: breaker /
 // pool ≤ 1.02).
 func BenchmarkStore(b *testing.B) {
-	pool := newPool(b)
+	pool := adtest.NewPool(b)
 	ctx := context.Background()
-	if _, err := adprovider.NewStore(pool).LoadSample(ctx); err != nil {
+	if _, err := store.New(pool).LoadSample(ctx); err != nil {
 		b.Fatal(err)
 	}
 	set := breaker.NewSet()
 	b.Cleanup(func() { _ = set.Close() })
-	q := adprovider.AdQuery{Keys: []string{"school", "Pens"}, ASIN: "B000YFJ2LM"}
+	q := store.AdQuery{Keys: []string{"school", "Pens"}, ASIN: "B000YFJ2LM"}
 
 	stores := []struct {
-		name  string
-		store *adprovider.Store
+		name string
+		st   *store.Store
 	}{
-		{"pool", adprovider.NewStore(pool)},
-		{"breaker", adprovider.NewStore(pgbreaker.New(pool, set))},
+		{"pool", store.New(pool)},
+		{"breaker", store.New(pgbreaker.New(pool, set))},
 		// The pool with the deadline pgbreaker gives every query: what is
 		// left between this and breaker is the breaker itself.
-		{"pool-deadline", adprovider.NewStore(deadlineQuerier{pool})},
+		{"pool-deadline", store.New(deadlineQuerier{pool})},
 	}
-	getAds := func(b *testing.B, s *adprovider.Store) {
+	getAds := func(b *testing.B, s *store.Store) {
 		ads, err := s.GetAds(ctx, q)
 		if err != nil || len(ads) != 3 {
 			b.Fatalf("GetAds: %d ads, %v", len(ads), err)
@@ -47,7 +48,7 @@ func BenchmarkStore(b *testing.B) {
 		b.Run(bm.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				getAds(b, bm.store)
+				getAds(b, bm.st)
 			}
 		})
 	}
@@ -59,7 +60,7 @@ func BenchmarkStore(b *testing.B) {
 		for b.Loop() {
 			for i, s := range stores {
 				start := time.Now()
-				getAds(b, s.store)
+				getAds(b, s.st)
 				spent[i] += time.Since(start)
 			}
 		}

@@ -1,14 +1,11 @@
-package adprovider
+package store
 
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"regexp"
 	"strings"
 	"time"
 
@@ -22,10 +19,11 @@ import (
 	"github.com/breakwater/breakwater/internal/storeerr"
 )
 
-// Querier is what the store needs from the database: the query methods of
-// *pgxpool.Pool, which pgbreaker.DB has too, so the same store runs on a bare
-// pool in benchmarks and behind the database breaker in the service.
-type Querier interface {
+// DB is what the store needs from PostgreSQL: the query methods of
+// *pgxpool.Pool, which pgbreaker.DB and a pgx.Tx have too, so the same
+// store runs behind the database breaker in the service, in the start-up
+// transaction that loads the sample, and on a bare pool in benchmarks.
+type DB interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
@@ -59,21 +57,21 @@ const (
 // Store reads and writes the ads inventory. It holds no state of its own;
 // all of it is in the database.
 type Store struct {
-	db Querier // reads
-	w  Querier // writes
+	db DB // reads
+	w  DB // writes
 }
 
-// A StoreOption configures a [Store].
-type StoreOption func(*Store)
+// An Option configures a [Store].
+type Option func(*Store)
 
 // WithWriter sends the store's writes (CreateAd, the sample load) through w
 // instead of db: pgbreaker.DB's Writer view, so that a database that
 // refuses writes opens the write breaker and not the one guarding reads.
-func WithWriter(w Querier) StoreOption { return func(s *Store) { s.w = w } }
+func WithWriter(w DB) Option { return func(s *Store) { s.w = w } }
 
-// NewStore returns a store over db, whose search_path must be AdProvider's
+// New returns a store over db, whose search_path must be AdProvider's
 // schema (as internal/database.Open sets it).
-func NewStore(db Querier, opts ...StoreOption) *Store {
+func New(db DB, opts ...Option) *Store {
 	s := &Store{db: db, w: db}
 	for _, o := range opts {
 		o(s)
@@ -143,13 +141,7 @@ ORDER BY bid_micros DESC, ad_id`
 // GetAds returns the ads for q, highest bid first. See getAdsSQL for how
 // they are chosen.
 func (s *Store) GetAds(ctx context.Context, q AdQuery) ([]*adproviderv1.Ad, error) {
-	limit := q.Max
-	switch {
-	case limit <= 0:
-		limit = DefaultMaxAds
-	case limit > MaxMaxAds:
-		limit = MaxMaxAds
-	}
+	limit := bounded(q.Max, DefaultMaxAds, MaxMaxAds)
 	keys := make([]string, 0, len(q.Keys))
 	for _, k := range q.Keys {
 		if k = strings.ToLower(strings.TrimSpace(k)); k != "" {
@@ -310,13 +302,7 @@ type ListPage struct {
 // pages: an ad created while a caller pages is never shown twice, and the
 // cost of a page does not grow with how deep it is.
 func (s *Store) ListAds(ctx context.Context, p ListPage) ([]*adproviderv1.AdListing, string, error) {
-	size := p.Size
-	switch {
-	case size <= 0:
-		size = DefaultPageSize
-	case size > MaxPageSize:
-		size = MaxPageSize
-	}
+	size := bounded(p.Size, DefaultPageSize, MaxPageSize)
 	var (
 		rows pgx.Rows
 		err  error
@@ -365,45 +351,16 @@ func (s *Store) ListAds(ctx context.Context, p ListPage) ([]*adproviderv1.AdList
 	return listings, next, nil
 }
 
-// adIDPattern is the API's ad_id rule; the bounds are the first and last
-// microsecond of years 1 to 9999.
-var (
-	adIDPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-	minTokenMicros = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
-	maxTokenMicros = time.Date(9999, 12, 31, 23, 59, 59, 999_999_000, time.UTC).UnixMicro()
-)
-
-// pageCursor is what a page token carries: where the previous page ended
-// and the filter it was taken with.
-type pageCursor struct {
-	CreateMicros    int64  `json:"t"`
-	AdID            string `json:"id"`
-	IncludeInactive bool   `json:"i,omitempty"`
-}
-
-func encodePageToken(c pageCursor) string {
-	b, _ := json.Marshal(c) // cannot fail: plain struct
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodePageToken(tok string) (pageCursor, error) {
-	var c pageCursor
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return c, err
+// bounded is n capped at most, or def when n is 0 or less: how the API
+// reads max_ads and page_size.
+func bounded(n, def, most int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > most:
+		return most
 	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return c, err
-	}
-	// A token is the client's input: nothing in it may reach PostgreSQL
-	// unchecked (a NUL in the id, a time outside timestamptz's range).
-	if !adIDPattern.MatchString(c.AdID) || c.CreateMicros < minTokenMicros || c.CreateMicros > maxTokenMicros {
-		return c, errors.New("page token out of range")
-	}
-	if c.AdID == "" {
-		return c, errors.New("no ad id")
-	}
-	return c, nil
+	return n
 }
 
 // translate turns database outcomes callers act on into the store's errors
