@@ -19,7 +19,14 @@
 // empty schema. Package migrations holds the schema; cmd/adprovider puts it
 // all together, as the Recommender's layout does. The service gives the
 // store a pgbreaker.DB, so every query passes the database breaker and runs
-// under a deadline.
+// under a deadline. In outline (cmd/adprovider/main.go has the whole):
+//
+//	db := pgbreaker.New(pool, set, pgbreaker.WithName("adprovider/postgres"))
+//	st := store.New(db, store.WithWriter(db.Writer())) // reads and writes judged apart
+//	health := adprovider.NewHealth(healthServer, db.Breaker())
+//	set.AddListener(health, breaker.EventStateChange)
+//	adproviderv1.RegisterAdProviderServiceServer(grpcServer,
+//		adprovider.NewServer(st, adprovider.WithAdminToken(token)))
 //
 // # Errors
 //
