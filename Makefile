@@ -120,12 +120,16 @@ go-test: ## go test -race ./... (the Go tests alone); screenshots and other arti
 	@mkdir -p .build/test-output
 	$(GO) test -race -count=1 -timeout 20m -artifacts -outputdir $(CURDIR)/.build/test-output ./...
 
+.PHONY: memory-test
+memory-test: ## Tests that measure RSS, once more without -race (its shadow memory inflates RSS).
+	$(GO) test -count=1 -run 'TestLastGoodByteBudget' ./services/recommender/
+
 .PHONY: test-deploy
 test-deploy: ## Validate deploy/: Dockerfile, compose.yaml, kustomize base, breakers.json (own go.mod).
 	cd deploy && $(GO) test -count=1 ./...
 
 .PHONY: test
-test: lint check-generate go-test test-deploy ## Everything CI runs: lint, generated-code freshness, race tests, deploy checks.
+test: lint check-generate go-test memory-test test-deploy ## Everything CI runs: lint, generated-code freshness, race tests, the RSS test without -race, deploy checks.
 
 .PHONY: bench
 bench: ## Benchmarks, side by side in one run (BENCH_COUNT=6 by default; BENCH_SIZES=1x,100x,1000x adds the 3.5M-review catalog).

@@ -1,0 +1,5 @@
+//go:build !race
+
+package recommender
+
+const raceDetector = false
