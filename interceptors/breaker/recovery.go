@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -161,30 +162,25 @@ func jitter(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// probeGroup owns the set's probe goroutines.
+// probeGroup owns the set's probe goroutines. Its lock is taken under a
+// breaker's (startProbing) and never the other way round.
 type probeGroup struct {
 	ctx    context.Context // cancelled by stop: ends probes in flight
 	cancel context.CancelFunc
-	mu     chanMutex
+	mu     sync.Mutex
 	n      int
 	closed bool
 	idle   chan struct{} // closed when n drops to 0 after stop
 }
 
-// chanMutex is a mutex that is never held while a breaker's lock is taken.
-type chanMutex chan struct{}
-
-func (m chanMutex) lock()   { m <- struct{}{} }
-func (m chanMutex) unlock() { <-m }
-
 func newProbeGroup() *probeGroup {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &probeGroup{ctx: ctx, cancel: cancel, mu: make(chanMutex, 1), idle: make(chan struct{})}
+	return &probeGroup{ctx: ctx, cancel: cancel, idle: make(chan struct{})}
 }
 
 func (g *probeGroup) add() bool {
-	g.mu.lock()
-	defer g.mu.unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.closed {
 		return false
 	}
@@ -193,8 +189,8 @@ func (g *probeGroup) add() bool {
 }
 
 func (g *probeGroup) done() {
-	g.mu.lock()
-	defer g.mu.unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.n--; g.n == 0 && g.closed {
 		close(g.idle)
 	}
@@ -231,15 +227,15 @@ var probeArmed func(d time.Duration)
 
 // stop ends every probe goroutine and waits for them.
 func (g *probeGroup) stop() {
-	g.mu.lock()
+	g.mu.Lock()
 	if g.closed {
-		g.mu.unlock()
+		g.mu.Unlock()
 		return
 	}
 	g.closed = true
 	g.cancel()
 	wait := g.n > 0
-	g.mu.unlock()
+	g.mu.Unlock()
 	if wait {
 		<-g.idle
 	}
