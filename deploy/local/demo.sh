@@ -239,9 +239,7 @@ if [ -z "$PG_OWN" ]; then
   step "4-5. Skipped: the database is yours (DATABASE_URL), so the demo will not stop it."
 else
   step "4. PostgreSQL crashes (immediate stop): the database breakers open; Recommender degrades."
-  as_pg "$PG_OWN/pg_ctl" -D "$PG_DATA" stop -m immediate -w >/dev/null # as a crash would
-  wait "${PIDS[postgres]}" 2>/dev/null || true
-  unset 'PIDS[postgres]'
+  crash_postgres
   t_crash=$(now_us)
   for _ in $(seq 1 40); do
     direct_ads && row ad.GetAds

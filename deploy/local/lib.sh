@@ -71,7 +71,7 @@ export BREAKER_CONFIG="${BREAKER_CONFIG:-$REPO_ROOT/deploy/breakers.json}"
 # script gives up on it (the services themselves retry for ever).
 DB_GRACE="${BREAKWATER_DB_GRACE:-3}"
 
-PG_OWN=""          # PostgreSQL's bin directory, when we started it ourselves
+PG_OWN=""          # set when we started the private PostgreSQL ourselves
 declare -A PIDS    # name -> pid of what runs: postgres, adprovider (adprovider-2...), recommender
 declare -A LOG_AT  # name -> size of its log when started: what it logs since
 declare -A BUILDS  # what -> pid of a build running in the background
@@ -117,83 +117,56 @@ check_ports() {
   fi
 }
 
-pg_bindir() {
-  local d
-  if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/postgres" ]; then echo "$PG_BINDIR"; return; fi
-  if command -v pg_config >/dev/null && d="$(pg_config --bindir 2>/dev/null)" && [ -x "$d/postgres" ]; then echo "$d"; return; fi
-  for d in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin /opt/homebrew/opt/postgresql@*/bin /usr/local/opt/postgresql@*/bin; do
-    if [ -x "$d/postgres" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
-  done
-  if command -v postgres >/dev/null && command -v initdb >/dev/null; then dirname "$(command -v postgres)"; return; fi
-  return 1
-}
-
-# as_pg runs a PostgreSQL server binary; as root, as the postgres user
-# (initdb and postgres refuse to run as root).
-as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then
-    id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user to run the database (apt-get install postgresql creates it)"
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
-# pg_ready asks the private server whether it accepts connections, as the
-# superuser initdb created: without -U, pg_isready would log in as the
-# current user (root in a container) and leave a FATAL line in postgres.log.
-pg_ready() { "$PG_OWN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; }
-
+# The private PostgreSQL is internal/pgtest's, run by its pglocal command
+# (built with the services): one home in Go for finding the binaries, running
+# them as the postgres user when root, initdb, the readiness wait and the
+# stop, shared with the tests. pglocal prints "ready <url>" when the server
+# takes connections and stops it with a fast shutdown on SIGTERM.
 start_postgres() {
   if [ -n "${DATABASE_URL:-}" ] && [ -z "$PG_OWN" ]; then
     say "using DATABASE_URL (the password is not shown)"
     return
   fi
-  local bin
-  bin="$(pg_bindir)" || die "no PostgreSQL server binaries found and DATABASE_URL is not set: install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql@15) or set DATABASE_URL=postgres://user:pass@host:5432/db"
   mkdir -p "$RUN_DIR" "$LOG_DIR"
   touch "$LOG_DIR/postgres.log"
-  if [ "$(id -u)" -eq 0 ]; then chown postgres "$RUN_DIR" "$LOG_DIR" "$LOG_DIR/postgres.log"; fi
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     say "initialising a private PostgreSQL in $(rel "$PG_DATA")"
-    rm -rf "$PG_DATA"
-    as_pg "$bin/initdb" -D "$PG_DATA" -U postgres -A trust -E UTF8 --locale=C >"$LOG_DIR/initdb.log" 2>&1 ||
-      die "initdb failed; see $(rel "$LOG_DIR")/initdb.log"
   fi
-  rm -f "$PG_DATA/postmaster.pid" 2>/dev/null || true # a stale one from a killed run
   LOG_AT[postgres]=$(wc -c <"$LOG_DIR/postgres.log")
-  local run=("$bin/postgres" -D "$PG_DATA" -p "$PG_PORT" -c listen_addresses=127.0.0.1 -c unix_socket_directories=)
-  if [ "$(id -u)" -eq 0 ]; then run=(runuser -u postgres -- "${run[@]}"); fi
-  "${SETSID[@]}" "${run[@]}" >>"$LOG_DIR/postgres.log" 2>&1 </dev/null &
+  rm -f "$RUN_DIR/pglocal.out"
+  "${SETSID[@]}" "$BIN_DIR/pglocal" -data "$PG_DATA" -port "$PG_PORT" -database breakwater \
+    -log "$LOG_DIR/postgres.log" >"$RUN_DIR/pglocal.out" 2>>"$LOG_DIR/postgres.log" </dev/null &
   PIDS[postgres]=$!
-  PG_OWN="$bin"
-  # Wait for the status line of postmaster.pid (its 8th) to say "ready"
-  # before connecting: a connection while the server starts up leaves
-  # "FATAL: the database system is starting up" in its log.
-  local i status=""
-  for i in $(seq 1 300); do
-    status="$(sed -n 8p "$PG_DATA/postmaster.pid" 2>/dev/null | tr -d ' ')" || true
-    if [ "$status" = ready ]; then break; fi
+  PG_OWN=pglocal
+  local i url=""
+  for i in $(seq 1 600); do
+    url="$(sed -n 's/^ready //p' "$RUN_DIR/pglocal.out" 2>/dev/null)" || true
+    if [ -n "$url" ]; then break; fi
     kill -0 "${PIDS[postgres]}" 2>/dev/null || exited postgres
     sleep 0.1
   done
-  pg_ready || die "PostgreSQL did not become ready within 30 s" "log: $(rel "$LOG_DIR")/postgres.log"
-  if ! "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -Atqc "SELECT 1 FROM pg_database WHERE datname = 'breakwater'" postgres | grep -q 1; then
-    "$bin/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -qc "CREATE DATABASE breakwater" postgres >/dev/null
-  fi
-  export DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/breakwater?sslmode=disable"
+  [ -n "$url" ] || die "PostgreSQL did not become ready within a minute" "log: $(rel "$LOG_DIR")/postgres.log"
+  export DATABASE_URL="$url"
   say "PostgreSQL up on 127.0.0.1:$PG_PORT (pid ${PIDS[postgres]})"
 }
 
 stop_postgres() {
   local pid="${PIDS[postgres]:-}"
   [ -n "$pid" ] || return 0
-  # $pid is the shell that runs postgres (through runuser as root); pg_ctl
-  # finds the postmaster itself. Fast shutdown: disconnect clients, then stop.
-  as_pg "$PG_OWN/pg_ctl" -D "$PG_DATA" stop -m fast -w >/dev/null 2>&1 || kill -INT "$pid" 2>/dev/null || true
-  wait_bounded "$pid" 30
+  kill -TERM "$pid" 2>/dev/null || true # pglocal: fast shutdown, then exits
+  wait_bounded "$pid" 35
   unset 'PIDS[postgres]'
   say "stopped PostgreSQL"
+}
+
+# crash_postgres stops the private server as a crash would (an immediate
+# shutdown: no checkpoint, recovery at the next start); pglocal then exits.
+crash_postgres() {
+  local pm
+  pm="$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null)" || true
+  [ -n "$pm" ] && kill -QUIT "$pm" 2>/dev/null || true
+  wait "${PIDS[postgres]}" 2>/dev/null || true
+  unset 'PIDS[postgres]'
 }
 
 # wait_bounded PID SECONDS waits for a child, killing it if it takes longer,
@@ -242,8 +215,8 @@ await_build() {
 build() {
   mkdir -p "$BIN_DIR" "$LOG_DIR"
   local t0=$SECONDS
-  say "building adprovider, recommender and breakerctl into $(rel "$BIN_DIR")"
-  background_build services -o "$BIN_DIR/" ./services/adprovider/cmd/adprovider ./services/recommender/cmd/recommender ./cmd/breakerctl
+  say "building the services, breakerctl and pglocal into $(rel "$BIN_DIR")"
+  background_build services -o "$BIN_DIR/" ./services/adprovider/cmd/adprovider ./services/recommender/cmd/recommender ./cmd/breakerctl ./internal/pgtest/cmd/pglocal
   await_build services
   say "built them in $((SECONDS - t0)) s; building grpcurl in the background"
   background_build grpcurl -modfile=tools/go.mod -o "$BIN_DIR/" github.com/fullstorydev/grpcurl/cmd/grpcurl

@@ -15,11 +15,13 @@
 //   - Faults
 //   - Replication
 //   - Clean-up and logs
+//   - The private server of make run-all
 //
 // # Binaries and users
 //
 // initdb and postgres are looked up in PG_BINDIR, then `pg_config --bindir`,
-// then /usr/lib/postgresql/15/bin, then $PATH. They refuse to run as root, so
+// then the usual install places (/usr/lib/postgresql/<version>/bin, newest
+// first; /usr/local/pgsql/bin; Homebrew's postgresql@<version>), then $PATH. They refuse to run as root, so
 // when the test runs as root they run as the "postgres" user, in a directory
 // under [os.TempDir] owned by that user (not t.TempDir, whose parents are
 // private to root). The server runs with fsync off and no Unix socket.
@@ -81,4 +83,13 @@
 // and the next run removes directories of test processes that no longer
 // exist. postgres logs to [Server.LogPath], next to the data directory; when
 // the server fails to start, the tail of that log is in the failure message.
+//
+// # The private server of make run-all
+//
+// [RunLocal] runs the same server logic without the tests' tuning, for a
+// developer: a data directory that outlives it (initialised on first use),
+// fsync on, a fixed port, a database created when missing, a fast shutdown
+// when its context ends. Its command, cmd/pglocal, is what deploy/local's
+// run-all and demo start, so the knowledge of how to run PostgreSQL here
+// lives in one place, in Go.
 package pgtest

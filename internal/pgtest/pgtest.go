@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,11 +26,10 @@ import (
 )
 
 const (
-	envURL       = "TEST_DATABASE_URL"
-	envBinDir    = "PG_BINDIR"
-	debianBinDir = "/usr/lib/postgresql/15/bin"
-	dirPrefix    = "pgtest-"
-	stopTimeout  = 30 * time.Second
+	envURL      = "TEST_DATABASE_URL"
+	envBinDir   = "PG_BINDIR"
+	dirPrefix   = "pgtest-"
+	stopTimeout = 30 * time.Second
 )
 
 // errPortInUse marks a start that lost the race for the free port it picked.
@@ -546,7 +546,9 @@ func initdb(binDir, dataDir string, cred *syscall.Credential) error {
 }
 
 // findBinDir picks the directory of initdb and postgres: the option,
-// PG_BINDIR, pg_config --bindir, Debian's directory, then $PATH.
+// PG_BINDIR, pg_config --bindir, the usual install places (Debian's
+// /usr/lib/postgresql/<version>/bin, newest first; /usr/local/pgsql/bin;
+// Homebrew's postgresql@<version>), then $PATH.
 func findBinDir(opt string) (string, error) {
 	if opt != "" {
 		return opt, nil
@@ -554,19 +556,40 @@ func findBinDir(opt string) (string, error) {
 	if d := os.Getenv(envBinDir); d != "" {
 		return d, nil
 	}
+	has := func(d string) bool {
+		_, errI := os.Stat(filepath.Join(d, "initdb"))
+		_, errP := os.Stat(filepath.Join(d, "postgres"))
+		return errI == nil && errP == nil
+	}
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
-		d := strings.TrimSpace(string(out))
-		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+		if d := strings.TrimSpace(string(out)); has(d) {
 			return d, nil
 		}
 	}
-	if _, err := os.Stat(filepath.Join(debianBinDir, "initdb")); err == nil {
-		return debianBinDir, nil
+	for _, pattern := range []string{"/usr/lib/postgresql/*/bin", "/usr/local/pgsql/bin",
+		"/opt/homebrew/opt/postgresql@*/bin", "/usr/local/opt/postgresql@*/bin"} {
+		dirs, _ := filepath.Glob(pattern)
+		slices.SortFunc(dirs, func(a, b string) int { return compareVersionDirs(b, a) })
+		for _, d := range dirs {
+			if has(d) {
+				return d, nil
+			}
+		}
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
 		return filepath.Dir(p), nil
 	}
 	return "", errors.New("initdb not found: install PostgreSQL, set PG_BINDIR, or set TEST_DATABASE_URL")
+}
+
+// compareVersionDirs orders ".../15/bin" before ".../9/bin" by the number
+// in the path, so the newest server wins.
+func compareVersionDirs(a, b string) int {
+	num := func(s string) int {
+		n, _ := strconv.Atoi(strings.TrimLeft(filepath.Base(filepath.Dir(s)), "postgresql@"))
+		return n
+	}
+	return num(a) - num(b)
 }
 
 // runAs returns the credentials of the postgres user when running as root,
