@@ -9,6 +9,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -22,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/grpc/credentials"
 )
 
 // Password is the password [Forms] puts in every connection string. It is
@@ -149,4 +152,19 @@ func Check(tb testing.TB, log string, secrets ...string) {
 			}
 		}
 	}
+}
+
+// ClientTLS returns transport credentials that trust the certificate in
+// certFile (from [TLS]), for a client of the server started with it.
+func ClientTLS(tb testing.TB, certFile string) credentials.TransportCredentials {
+	tb.Helper()
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		tb.Fatalf("no certificate in %s", certFile)
+	}
+	return credentials.NewTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})
 }

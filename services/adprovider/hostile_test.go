@@ -6,13 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	adproviderv1 "github.com/breakwater/breakwater/gen/go/adprovider/v1"
 	moneyv1 "github.com/breakwater/breakwater/gen/go/money/v1"
+	"github.com/breakwater/breakwater/internal/statustest"
 	"github.com/breakwater/breakwater/services/adprovider"
 	"github.com/breakwater/breakwater/services/adprovider/internal/adtest"
 	"github.com/breakwater/breakwater/services/adprovider/store"
@@ -104,31 +102,9 @@ func TestBadInput(t *testing.T) {
 			return err
 		}, "page_token"},
 	} {
-		checkField(t, tt.name, tt.call(), tt.field)
+		statustest.InvalidOn(t, tt.name, tt.call(), tt.field)
 	}
 	if after := count(); after != before {
 		t.Errorf("ads and request records: %d before, %d after: bad input was written", before, after)
 	}
-}
-
-// checkField fails unless err is INVALID_ARGUMENT with a violation on field.
-func checkField(t *testing.T, name string, err error, field string) {
-	t.Helper()
-	st := status.Convert(err)
-	if st.Code() != codes.InvalidArgument {
-		t.Errorf("%s: %v, want INVALID_ARGUMENT", name, err)
-		return
-	}
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				if v.GetField() == field {
-					return
-				}
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	t.Errorf("%s: violations on %q, want one on %q (%s)", name, fields, field, st.Message())
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"testing"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
+	"github.com/breakwater/breakwater/internal/statustest"
 	"github.com/breakwater/breakwater/services/recommender"
 )
 
@@ -43,16 +43,8 @@ func TestInvalidWithoutTheInterceptor(t *testing.T) {
 		}},
 	} {
 		err := tc.call()
-		st := status.Convert(err)
-		var fields []string
-		for _, d := range st.Details() {
-			if br, ok := d.(*errdetails.BadRequest); ok {
-				for _, v := range br.GetFieldViolations() {
-					fields = append(fields, v.GetField())
-				}
-			}
-		}
-		if st.Code() != codes.InvalidArgument || len(fields) != 1 || fields[0] != tc.field {
+		fields := statustest.Fields(err)
+		if status.Code(err) != codes.InvalidArgument || len(fields) != 1 || fields[0] != tc.field {
 			t.Errorf("%s: %v with violations on %v, want INVALID_ARGUMENT on %s", tc.field, err, fields, tc.field)
 		}
 	}

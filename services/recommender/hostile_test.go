@@ -5,13 +5,11 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	recommenderv1 "github.com/breakwater/breakwater/gen/go/recommender/v1"
 	"github.com/breakwater/breakwater/internal/pgtest"
+	"github.com/breakwater/breakwater/internal/statustest"
 )
 
 // token spells a page token the way the store encodes one, with whatever
@@ -123,7 +121,7 @@ func TestBadInput(t *testing.T) {
 		}, `product.sales_rank["` + strings.Repeat("k", 1024) + `"]`},
 	} {
 		err := tt.call()
-		checkInvalid(t, tt.name, err, tt.field)
+		statustest.InvalidOn(t, tt.name, err, tt.field)
 	}
 
 	// Page tokens: every defect is INVALID_ARGUMENT on page_token, never
@@ -141,35 +139,12 @@ func TestBadInput(t *testing.T) {
 		"a time not RFC3339": token(`{"v":1,"t":"yesterday","i":1}`),
 	} {
 		_, err := c.ListProducts(ctx, &recommenderv1.ListProductsRequest{PageToken: tok})
-		checkInvalid(t, "ListProducts page token: "+name, err, "page_token")
+		statustest.InvalidOn(t, "ListProducts page token: "+name, err, "page_token")
 		_, err = c.ListReviews(ctx, &recommenderv1.ListReviewsRequest{PageToken: tok})
-		checkInvalid(t, "ListReviews page token: "+name, err, "page_token")
+		statustest.InvalidOn(t, "ListReviews page token: "+name, err, "page_token")
 	}
 
 	if after := counts(); after != before {
 		t.Errorf("rows (products, reviews, product requests) %v before, %v after: bad input was written", before, after)
 	}
-}
-
-// checkInvalid fails unless err is INVALID_ARGUMENT with a BadRequest field
-// violation on field (or, for a list's count, on the list itself).
-func checkInvalid(t *testing.T, name string, err error, field string) {
-	t.Helper()
-	st := status.Convert(err)
-	if st.Code() != codes.InvalidArgument {
-		t.Errorf("%s: %v, want INVALID_ARGUMENT", name, err)
-		return
-	}
-	var fields []string
-	for _, d := range st.Details() {
-		if br, ok := d.(*errdetails.BadRequest); ok {
-			for _, v := range br.GetFieldViolations() {
-				if v.GetField() == field {
-					return
-				}
-				fields = append(fields, v.GetField())
-			}
-		}
-	}
-	t.Errorf("%s: violations on %q, want one on %q (%s)", name, fields, field, st.Message())
 }

@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -35,12 +32,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	srv := pgtest.Start(t)
 	base := srv.NewDatabase(t)
 	certFile, keyFile, keyPEM := secrettest.TLS(t)
-	pem, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
+	creds := secrettest.ClientTLS(t, certFile)
 
 	for form, dsn := range secrettest.Forms(t, base) {
 		t.Run(form, func(t *testing.T) {
@@ -56,7 +48,7 @@ func TestNoSecretInLogs(t *testing.T) {
 			}
 			for _, format := range []string{"text", "json"} {
 				cfg.LogFormat = format
-				runWithFaults(t, srv, cfg, &log, roots, token)
+				runWithFaults(t, srv, cfg, &log, creds, token)
 			}
 			secrettest.Check(t, log.String(), secrettest.Password, token, string(keyPEM))
 			if !strings.Contains(log.String(), "level=DEBUG") && !strings.Contains(log.String(), `"level":"DEBUG"`) {
@@ -66,7 +58,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	}
 }
 
-func runWithFaults(t *testing.T, srv *pgtest.Server, cfg config, log *secrettest.Log, roots *x509.CertPool, token string) {
+func runWithFaults(t *testing.T, srv *pgtest.Server, cfg config, log *secrettest.Log, creds credentials.TransportCredentials, token string) {
 	t.Helper()
 	srv.Stop(t)
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -87,7 +79,7 @@ func runWithFaults(t *testing.T, srv *pgtest.Server, cfg config, log *secrettest
 		}
 	}()
 	conn, err := grpc.NewClient(grpcLis.Addr().String(),
-		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})))
+		grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}

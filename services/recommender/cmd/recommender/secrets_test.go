@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"net"
-	"os"
 	"testing"
 	"time"
 
@@ -31,12 +28,7 @@ func TestNoSecretInLogs(t *testing.T) {
 	srv := pgtest.Start(t)
 	base := srv.NewDatabase(t)
 	certFile, keyFile, keyPEM := secrettest.TLS(t)
-	pem, err := os.ReadFile(certFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AppendCertsFromPEM(pem)
+	creds := secrettest.ClientTLS(t, certFile)
 
 	for form, dsn := range secrettest.Forms(t, base) {
 		t.Run(form, func(t *testing.T) {
@@ -60,14 +52,14 @@ func TestNoSecretInLogs(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				runWithFaults(t, srv, cfg, roots)
+				runWithFaults(t, srv, cfg, creds)
 			}
 			secrettest.Check(t, log.String(), secrettest.Password, token, string(keyPEM))
 		})
 	}
 }
 
-func runWithFaults(t *testing.T, srv *pgtest.Server, cfg config, roots *x509.CertPool) {
+func runWithFaults(t *testing.T, srv *pgtest.Server, cfg config, creds credentials.TransportCredentials) {
 	t.Helper()
 	srv.Stop(t)
 	grpcLis, err := net.Listen("tcp", "127.0.0.1:0")
@@ -88,7 +80,7 @@ func runWithFaults(t *testing.T, srv *pgtest.Server, cfg config, roots *x509.Cer
 		}
 	}()
 	conn, err := grpc.NewClient(grpcLis.Addr().String(),
-		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12})))
+		grpc.WithTransportCredentials(creds))
 	if err != nil {
 		t.Fatal(err)
 	}
