@@ -50,11 +50,11 @@
 // to the caller, whose context keys it was; ListRecommendations, whose
 // recommendations are still good, serves house ads marked "invalid_argument".
 //
-// Every AdProvider call is also capped by [WithAdsTimeout], whatever the
-// caller's deadline: the breaker's default deadline applies only to calls
-// that have none, and a caller prepared to wait long for recommendations must
-// still get house ads quickly from a hanging AdProvider. Database calls are
-// capped likewise ([WithDatabaseTimeout]).
+// The handlers set no timeouts: the breakers own each call's deadline.
+// GetAds' timeout ([GetAdsTimeout], or BREAKER_CONFIG's) caps every call to
+// AdProvider whatever the caller's deadline, so a caller prepared to wait long
+// for recommendations still gets house ads quickly from a hanging
+// AdProvider; the database breakers' timeouts cap its queries likewise.
 //
 // # The database and the last good answer
 //
